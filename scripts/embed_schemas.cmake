@@ -1,0 +1,12 @@
+# Writes a C++ source that maps each schemas/*.json file name to its text.
+file(GLOB schema_files ${DIR}/*.json)
+list(SORT schema_files)
+set(body "#include \"engine/base/embedded_schemas.h\"\n\nnamespace fapo {\n\nconst std::map<std::string, std::string_view>& embedded_schemas() {\n  static const std::map<std::string, std::string_view> kSchemas = {\n")
+foreach(path ${schema_files})
+  get_filename_component(name ${path} NAME)
+  file(READ ${path} text)
+  string(APPEND body "    {\"${name}\", R\"fapo_schema(${text})fapo_schema\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kSchemas;\n}\n\n}  // namespace fapo\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})
