@@ -278,9 +278,11 @@ const char* step_kind_name(StepKind kind) {
   return kKindNames[static_cast<std::size_t>(kind)].c_str();
 }
 
-std::vector<const StepDef*> all_steps(const ChainDef& chain) {
+std::vector<const StepDef*> all_steps(const ChainDef& chain) { return all_steps(chain.steps); }
+
+std::vector<const StepDef*> all_steps(const std::vector<StepDef>& steps) {
   std::vector<const StepDef*> out;
-  collect(chain.steps, out);
+  collect(steps, out);
   return out;
 }
 

@@ -84,5 +84,6 @@ Result<ChainDef> parse_chain(const nlohmann::json& json, const std::string& file
 
 // Every step in execution order, loop bodies and vote inner steps flattened after their parent.
 std::vector<const StepDef*> all_steps(const ChainDef& chain);
+std::vector<const StepDef*> all_steps(const std::vector<StepDef>& steps);
 
 }  // namespace fapo

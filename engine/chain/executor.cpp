@@ -303,6 +303,8 @@ class ChainExecutor::CaseRun {
   }
 
   Status run_loop(const StepDef& step, int outer_iteration, StepTrace& trace) {
+    // Body steps may read each other; before they first run, their outputs are empty.
+    for (const StepDef* body : all_steps(step.steps)) outputs_.try_emplace(body->id);
     int iterations = 0;
     for (int iteration = 1; iteration <= step.max_iterations; ++iteration) {
       iterations = iteration;

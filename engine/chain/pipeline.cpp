@@ -130,7 +130,7 @@ void check_sequence(const CompiledChain& chain, const std::vector<StepDef>& step
   for (const StepDef& step : steps) {
     if (step.kind == StepKind::kLoop) {
       std::vector<std::string> inside = available;
-      for (const StepDef* body : all_steps(ChainDef{step.steps, "", {}})) {
+      for (const StepDef* body : all_steps(step.steps)) {
         inside.push_back(body->id);
       }
       check_sequence(chain, step.steps, context_keys, inside, all_ids, out);
