@@ -2,8 +2,11 @@
 // tree and the built `fapo` binary.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace fapo::testing {
 
@@ -26,5 +29,20 @@ std::filesystem::path fapo_binary();  // the built executable
 // Writes `content` to `path`, creating parent directories.
 void write_text(const std::filesystem::path& path, const std::string& content);
 std::string read_text(const std::filesystem::path& path);
+
+// Runs a program to completion, capturing stdout and stderr (via files in the temp dir).
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+ProcessResult run_process(const std::vector<std::string>& argv);
+
+// Starts a program in the background with stdout/stderr sent to the given files.
+pid_t spawn_process(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                    const std::filesystem::path& err);
+
+// Copies the repository's tenants/<name> into `workspace`/tenants/<name>.
+void copy_tenant(const std::string& name, const std::filesystem::path& workspace);
 
 }  // namespace fapo::testing

@@ -44,6 +44,7 @@ int run(int argc, char** argv) {
 
   CLI::App app{"fapo: optimise multi-step LLM pipelines, with the rules enforced by the server"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", "fapo 0.1.0");
   GlobalOptions options;
   int exit_code = kExitOk;

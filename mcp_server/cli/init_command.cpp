@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/base/files.h"
 #include "engine/run/workspace.h"
 #include "mcp_server/cli/cli.h"

@@ -1,0 +1,58 @@
+#include "engine/llm/cost.h"
+
+namespace fapo {
+
+double call_cost(const Prices& prices, std::int64_t tokens_in, std::int64_t tokens_out) {
+  constexpr double kPerMillion = 1e-6;
+  return (static_cast<double>(tokens_in) * prices.input_per_mtok +
+          static_cast<double>(tokens_out) * prices.output_per_mtok) *
+         kPerMillion;
+}
+
+const char* cost_role_name(CostRole role) {
+  switch (role) {
+    case CostRole::kTask: return "task";
+    case CostRole::kJudge: return "judge";
+  }
+  return "unknown";
+}
+
+CostTotals& CostTotals::operator+=(const CostTotals& other) {
+  calls += other.calls;
+  failed += other.failed;
+  attempts += other.attempts;
+  tokens_in += other.tokens_in;
+  tokens_out += other.tokens_out;
+  cost += other.cost;
+  return *this;
+}
+
+nlohmann::json CostTotals::to_json() const {
+  return {{"calls", calls},         {"failed", failed},         {"attempts", attempts},
+          {"tokens_in", tokens_in}, {"tokens_out", tokens_out}, {"cost", cost}};
+}
+
+void CostLedger::add(CostRole role, const CostTotals& delta) {
+  std::lock_guard lock(mutex_);
+  totals_[static_cast<std::size_t>(role)] += delta;
+}
+
+CostTotals CostLedger::totals(CostRole role) const {
+  std::lock_guard lock(mutex_);
+  return totals_[static_cast<std::size_t>(role)];
+}
+
+CostTotals CostLedger::grand_total() const {
+  std::lock_guard lock(mutex_);
+  CostTotals sum;
+  for (const auto& totals : totals_) sum += totals;
+  return sum;
+}
+
+nlohmann::json CostLedger::to_json() const {
+  return {{"task", totals(CostRole::kTask).to_json()},
+          {"judge", totals(CostRole::kJudge).to_json()},
+          {"total", grand_total().to_json()}};
+}
+
+}  // namespace fapo

@@ -1,0 +1,291 @@
+#include "engine/llm/sim_model.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "engine/base/strings.h"
+#include "engine/llm/sim_rules.h"
+
+namespace fapo {
+namespace {
+
+constexpr const char* kDefaultRuleName = "(default)";
+
+// normalize_answer keeps every non-ASCII byte as part of a word (for accented letters), so the
+// guillemets of retrieved passages ("[1] «Title | text»") would glue onto the first and last
+// words. Common typographic punctuation becomes a space before normalising.
+std::string normalize_for_evidence(std::string_view text) {
+  static constexpr std::string_view kPunctuation[] = {
+      "\u00ab", "\u00bb", "\u201c", "\u201d", "\u2018", "\u2019", "\u201e",
+      "\u2013", "\u2014", "\u2026", "\u00b7", "\u2022"};
+  std::string spaced;
+  spaced.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      for (std::string_view mark : kPunctuation) {
+        if (text.substr(i, mark.size()) == mark) {
+          spaced += ' ';
+          i += mark.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) spaced += text[i++];
+  }
+  return normalize_answer(spaced);
+}
+
+// One call's prompt in the forms the rules read, built once per call and shared by every rule
+// tried. The normalised form is only computed when an evidence condition asks for it.
+class PromptView {
+ public:
+  PromptView(const ModelRequest& request, const SimConfig& config)
+      : needles_(config.needles), found_(config.needles.size(), kUnknown) {
+    std::string roles;
+    for (std::size_t i = 0; i < request.messages.size(); ++i) {
+      if (i > 0) text_ += '\n';
+      text_ += request.messages[i].content;
+      roles += request.messages[i].role;
+      roles += '\x1f';
+    }
+    lower_ = SimNeedle::ascii_lower(text_);
+    // Roles are mixed in so moving text between the system and user messages is a new prompt.
+    hash_ = stable_hash(roles, stable_hash(text_, config.seed));
+  }
+
+  const std::string& text() const { return text_; }
+  // Whether needle `id` occurs (case-insensitively); each needle is searched once per call.
+  bool contains(SimNeedleId id) const {
+    if (found_[id] == kUnknown) found_[id] = needles_[id].found_in(lower_) ? kYes : kNo;
+    return found_[id] == kYes;
+  }
+  std::uint64_t hash() const { return hash_; }
+
+  // Whether `normalized_value` occurs as whole words in the normalised prompt.
+  bool has_words(const std::string& normalized_value) const {
+    if (normalized_value.empty()) return false;  // an empty value is evidence of nothing
+    if (!normalized_) normalized_ = " " + normalize_for_evidence(text_) + " ";
+    return normalized_->find(" " + normalized_value + " ") != std::string::npos;
+  }
+
+ private:
+  static constexpr signed char kUnknown = -1, kNo = 0, kYes = 1;
+
+  const std::vector<SimNeedle>& needles_;
+  std::string text_;
+  std::string lower_;
+  std::uint64_t hash_ = 0;
+  // Per call caches: a PromptView is never shared between threads.
+  mutable std::vector<signed char> found_;
+  mutable std::optional<std::string> normalized_;
+};
+
+Error permanent(const std::string& message) {
+  return make_error(ErrorCode::kModelPermanent, message);
+}
+
+// Whether the expected value `field` (a string, or an array of strings: any element) appears
+// in the prompt after normalisation.
+Result<bool> evidence_in_prompt(const Case& case_data, const std::string& field,
+                                const PromptView& prompt) {
+  const nlohmann::json* value = find_json_path(case_data.expected, field);
+  if (value == nullptr) {
+    return permanent("evidence condition names expected." + field + ", which case '" +
+                     case_data.case_id + "' lacks");
+  }
+  if (value->is_string()) return prompt.has_words(normalize_for_evidence(value->get<std::string>()));
+  if (value->is_array()) {
+    for (const nlohmann::json& item : *value) {
+      if (item.is_string() && prompt.has_words(normalize_for_evidence(item.get<std::string>()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return permanent("evidence condition: expected." + field + " of case '" + case_data.case_id +
+                   "' must be a string or an array of strings");
+}
+
+bool all_present(const std::vector<SimNeedleId>& needles, const PromptView& prompt) {
+  return std::all_of(needles.begin(), needles.end(),
+                     [&](SimNeedleId needle) { return prompt.contains(needle); });
+}
+
+bool any_present(const std::vector<SimNeedleId>& needles, const PromptView& prompt) {
+  return std::any_of(needles.begin(), needles.end(),
+                     [&](SimNeedleId needle) { return prompt.contains(needle); });
+}
+
+bool case_conditions_hold(const SimConditions& when, const Case& case_data) {
+  if (!when.task_types.empty() &&
+      std::find(when.task_types.begin(), when.task_types.end(), case_data.task_type) ==
+          when.task_types.end()) {
+    return false;
+  }
+  for (const auto& [key, required] : when.metadata) {
+    const nlohmann::json* value = find_json_path(case_data.metadata, key);
+    if (value == nullptr || *value != required) return false;
+  }
+  return true;
+}
+
+bool needs_case(const SimConditions& when) {
+  return !when.task_types.empty() || !when.metadata.empty() || !when.evidence_present.empty() ||
+         !when.evidence_absent.empty();
+}
+
+// Cheap conditions first; evidence (normalisation) and regexes only when the rest hold.
+Result<bool> conditions_hold(const SimConditions& when, const Case* case_data,
+                             const PromptView& prompt) {
+  if (needs_case(when) && case_data == nullptr) {
+    return permanent("the rule reads the case (task_type, metadata or evidence), but the call "
+                     "carried none");
+  }
+  if (case_data != nullptr && !case_conditions_hold(when, *case_data)) return false;
+  if (!all_present(when.prompt_contains, prompt)) return false;
+  if (!when.prompt_contains_any.empty() && !any_present(when.prompt_contains_any, prompt)) {
+    return false;
+  }
+  if (any_present(when.prompt_lacks_all, prompt)) return false;
+  if (!when.prompt_lacks_any.empty() && all_present(when.prompt_lacks_any, prompt)) return false;
+  for (const std::string& field : when.evidence_present) {
+    FAPO_ASSIGN_OR_RETURN(bool present, evidence_in_prompt(*case_data, field, prompt));
+    if (!present) return false;
+  }
+  for (const std::string& field : when.evidence_absent) {
+    FAPO_ASSIGN_OR_RETURN(bool present, evidence_in_prompt(*case_data, field, prompt));
+    if (present) return false;
+  }
+  if (when.prompt_matches && !std::regex_search(prompt.text(), *when.prompt_matches)) {
+    return false;
+  }
+  return true;
+}
+
+class SimModel final : public ModelClient {
+ public:
+  SimModel(SimConfig config, std::string model_name)
+      : config_(std::move(config)), model_name_(std::move(model_name)) {}
+
+  Result<ModelReply> complete(const ModelRequest& request, const CallContext& context) override;
+  std::string provider() const override { return "sim"; }
+
+ private:
+  // What one call needs to derive its draws.
+  struct DrawKey {
+    const PromptView& prompt;
+    std::string_view case_id;
+    int sample_index = 0;
+  };
+
+  std::uint64_t draw_bits(const DrawKey& key, std::string_view rule, std::string_view purpose,
+                          SimDraw mode) const;
+  double draw_unit(const DrawKey& key, std::string_view rule, std::string_view purpose,
+                   SimDraw mode) const {
+    return hash_to_unit(draw_bits(key, rule, purpose, mode));
+  }
+  Result<const SimRule*> choose_rule(const DrawKey& key, const Case* case_data) const;
+  std::string perturb(std::string reply, const DrawKey& key, const SimRule* rule,
+                      const Case* case_data) const;
+  double noise_rate(double temperature) const {
+    return std::clamp(config_.noise.per_temperature * temperature, 0.0, config_.noise.max);
+  }
+  Error rule_error(std::string_view rule, const Error& error) const {
+    return make_error(ErrorCode::kModelPermanent, "simulated model '" + model_name_ + "', rule '" +
+                                                      std::string(rule) + "': " + error.message);
+  }
+
+  const SimConfig config_;
+  const std::string model_name_;
+};
+
+std::uint64_t SimModel::draw_bits(const DrawKey& key, std::string_view rule,
+                                  std::string_view purpose, SimDraw mode) const {
+  std::string material;
+  material.reserve(key.case_id.size() + rule.size() + purpose.size() + 16);
+  material.append(key.case_id).append(1, '\x1f').append(rule).append(1, '\x1f');
+  material.append(purpose).append(1, '\x1f');
+  // A per-case draw ignores the sample index: the habit repeats on every trial of that input.
+  material.append(mode == SimDraw::kPerSample ? std::to_string(key.sample_index) : "*");
+  return stable_hash(material, key.prompt.hash());
+}
+
+Result<const SimRule*> SimModel::choose_rule(const DrawKey& key, const Case* case_data) const {
+  for (const SimRule& rule : config_.rules) {
+    Result<bool> holds = conditions_hold(rule.when, case_data, key.prompt);
+    if (!holds.ok()) return rule_error(rule.name, holds.error());
+    if (!*holds) continue;
+    if (rule.probability &&
+        draw_unit(key, rule.name, "fire", rule.draw) >= *rule.probability) {
+      continue;
+    }
+    return &rule;
+  }
+  return nullptr;
+}
+
+// Temperature noise: the reply becomes a distractor or gets padded with filler. Falls back to
+// padding when no distractor is available or the pick equals the reply.
+std::string SimModel::perturb(std::string reply, const DrawKey& key, const SimRule* rule,
+                              const Case* case_data) const {
+  std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
+  const auto& modes = config_.noise.modes;
+  SimNoiseMode mode = modes[draw_bits(key, name, "noise_mode", SimDraw::kPerSample) % modes.size()];
+  if (mode == SimNoiseMode::kDistractor) {
+    Result<std::string> pick =
+        pick_distractor(rule != nullptr ? &rule->distractors : nullptr, case_data,
+                        draw_bits(key, name, "noise_distractor", SimDraw::kPerSample));
+    if (pick.ok() && normalize_answer(*pick) != normalize_answer(reply)) return *pick;
+  }
+  return config_.noise.verbose_prefix + reply + config_.noise.verbose_suffix;
+}
+
+Result<ModelReply> SimModel::complete(const ModelRequest& request, const CallContext& context) {
+  const Case* case_data = context.case_data;
+  PromptView prompt(request, config_);
+  DrawKey key{prompt, case_data != nullptr ? std::string_view(case_data->case_id) : "",
+              request.sample_index};
+
+  FAPO_ASSIGN_OR_RETURN(const SimRule* rule, choose_rule(key, case_data));
+  std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
+  SimRenderInputs inputs;
+  inputs.case_data = case_data;
+  inputs.prompt = prompt.text();
+  inputs.rule_distractors = rule != nullptr ? &rule->distractors : nullptr;
+  inputs.distractor_draw =
+      draw_bits(key, name, "distractor", rule != nullptr ? rule->draw : SimDraw::kPerSample);
+  const SimTemplate& reply_template = rule != nullptr ? rule->reply : config_.default_reply;
+  Result<std::string> rendered = reply_template.render(inputs);
+  if (!rendered.ok()) return rule_error(name, rendered.error());
+
+  ModelReply reply;
+  reply.text = std::move(rendered).value();
+  bool noisy = (rule == nullptr || rule->noise) && !config_.noise.modes.empty() &&
+               draw_unit(key, name, "noise", SimDraw::kPerSample) <
+                   noise_rate(request.sampling.temperature);
+  if (noisy) reply.text = perturb(std::move(reply.text), key, rule, case_data);
+
+  const std::size_t max_chars = static_cast<std::size_t>(std::max(request.sampling.max_tokens, 0)) * 4;
+  if (request.sampling.max_tokens > 0 && reply.text.size() > max_chars) {
+    reply.text = truncate_utf8(reply.text, max_chars);
+    reply.finish_reason = "length";
+  }
+  std::size_t chars_in = 0;
+  for (const ChatMessage& message : request.messages) chars_in += message.content.size();
+  reply.tokens_in = static_cast<int>((chars_in + 3) / 4);
+  reply.tokens_out = static_cast<int>((reply.text.size() + 3) / 4);
+  reply.sim_trace = {{"rule", std::string(name)}, {"noise", noisy}, {"simulated", true}};
+  return reply;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ModelClient>> make_sim_model(const nlohmann::json& sim_config,
+                                                    const std::string& model_name) {
+  FAPO_ASSIGN_OR_RETURN(SimConfig config, parse_sim_config(sim_config));
+  return std::unique_ptr<ModelClient>(std::make_unique<SimModel>(std::move(config), model_name));
+}
+
+}  // namespace fapo
