@@ -166,6 +166,7 @@ class QuestionMaker:
     def __init__(self, world, rng):
         self.world = world
         self.rng = rng
+        self.used_bridge_cities = set()  # each city bridges at most one question
 
     def case(self, task_type, question, answer, bridge, titles, distractors, difficulty,
              answer_type, aliases=None):
@@ -232,7 +233,8 @@ class QuestionMaker:
                 "albums": self.rng.randrange(2, 9)}
         hop1 = w.add_article(band["name"], (
             "{name} is {a_genre} band formed in {city} in {year}. The group is led by singer "
-            "{singer} and has released {albums} albums.").format(a_genre=a(band["genre"]), **band))
+            "{singer} and has released {albums} albums.").format(a_genre=a(band["genre"]),
+                                                                 **band))
         hop2 = w.city_article(city)
         avoid = {city["name"]}
         seen = []
@@ -240,10 +242,11 @@ class QuestionMaker:
         for thing in self.things(ENTITY_CONFUSERS[difficulty]):
             river = self.rng.choice(others)["river"]
             seen.append(river)
-            w.confuser_article(word, thing, f"A choir formed there sings every summer on the banks of "
-                               f"the {river}.", avoid)
+            w.confuser_article(word, thing, f"A choir formed there sings every summer on the "
+                               f"banks of the {river}.", avoid)
         places = ["Bay", "Castle", "Abbey", "Harbour", "Heights"]
-        for thing in self.rng.sample(places, count_range(self.rng, BRIDGE_CONFUSERS[difficulty])):
+        count = count_range(self.rng, BRIDGE_CONFUSERS[difficulty])
+        for thing in self.rng.sample(places, count):
             river = self.rng.choice(others)["river"]
             seen.append(river)
             w.add_article(f"{city['name']} {thing}", (
@@ -276,10 +279,11 @@ class QuestionMaker:
         for thing in self.things(ENTITY_CONFUSERS[difficulty]):
             other = w.make_person()
             seen.append(other["name"])
-            w.confuser_article(word, thing, f"It was opened by {other['name']}, whose workshop makes "
-                               f"parts for the {kind} trade.", None)
+            w.confuser_article(word, thing, f"It was opened by {other['name']}, whose workshop "
+                               f"makes parts for the {kind} trade.", None)
         suffixes = [s for s in COMPANY_SUFFIXES if s not in company["name"]]
-        for suffix in self.rng.sample(suffixes, count_range(self.rng, BRIDGE_CONFUSERS[difficulty])):
+        count = count_range(self.rng, BRIDGE_CONFUSERS[difficulty])
+        for suffix in self.rng.sample(suffixes, count):
             other = w.make_person()
             seen.append(other["name"])
             w.company_article({"name": f"{company_word} {suffix}",
@@ -312,8 +316,8 @@ class QuestionMaker:
         for thing in self.things(ENTITY_CONFUSERS[difficulty]):
             other = w.pick(w.universities, exclude=avoid)["name"]
             seen.append(other)
-            w.confuser_article(word, thing, f"A well-known author attended {other} before writing "
-                               f"a novel set there.", None)
+            w.confuser_article(word, thing, f"A well-known author attended {other} before "
+                               f"writing a novel set there.", None)
         last = author["name"].split()[-1]
         for _ in range(count_range(self.rng, BRIDGE_CONFUSERS[difficulty])):
             relative = w.make_person(last_name=last, exclude_university=avoid)
@@ -337,7 +341,8 @@ def normalize(text):
 
 
 def check(cases, articles):
-    """Self-checks: each question is answerable from its two articles and only from them."""
+    """Self-checks: each question is answerable from its two articles, the first article names
+    the bridge but never the answer, and titles are unique."""
     by_title = {a["title"]: a for a in articles}
     for case in cases:
         expected = case["expected"]
@@ -356,7 +361,6 @@ def generate(seed):
     rng = random.Random(seed)
     world = World(rng)
     maker = QuestionMaker(world, rng)
-    maker.used_bridge_cities = set()
     makers = [maker.person_city, maker.city_river, maker.company_founder,
               maker.person_university]
     cases = []

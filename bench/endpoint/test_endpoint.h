@@ -35,7 +35,9 @@ struct Latency {
   double b_ms = 0;
 
   static Latency fixed(double ms) { return {Kind::kFixed, ms, ms}; }
-  static Latency uniform(double low_ms, double high_ms) { return {Kind::kUniform, low_ms, high_ms}; }
+  static Latency uniform(double low_ms, double high_ms) {
+    return {Kind::kUniform, low_ms, high_ms};
+  }
   static Latency exponential(double mean_ms) { return {Kind::kExponential, mean_ms, 0}; }
 };
 

@@ -72,8 +72,8 @@ struct HttpTransportOptions {
 
 // A transport to one origin, over TLS for https (certificates checked against the system
 // store).
-Result<std::unique_ptr<HttpTransport>> make_http_transport(const BaseUrl& base,
-                                                           const HttpTransportOptions& options = {});
+Result<std::unique_ptr<HttpTransport>> make_http_transport(
+    const BaseUrl& base, const HttpTransportOptions& options = {});
 
 // Retry-After as sent by a server: delta-seconds ("2", "1.5") or an HTTP date. Negative or
 // past values yield zero; garbage yields nullopt.

@@ -1,6 +1,7 @@
 // Settings of one model provider (the tenant's `task_model`, or a judge model) and the rules
-// that follow from them: defaults, validation, API key lookup, the reasoning-model rule. A ProviderConfig is a plain value; the functions are pure or read the
-// environment once, and are thread-safe.
+// that follow from them: defaults, validation, API key lookup, the reasoning-model rule. A
+// ProviderConfig is a plain value; the functions are pure or read the environment once, and are
+// thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -25,7 +25,8 @@ const char* const kSchema =
 
 Error sqlite_error(sqlite3* db, const std::filesystem::path& path, std::string_view doing) {
   return make_error(ErrorCode::kIo, "response cache " + path.string() + ": " + std::string(doing) +
-                                        ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+                                        ": " +
+                                        (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 // Owns a prepared statement for the duration of one query.
@@ -165,8 +166,8 @@ Result<std::optional<ModelReply>> ResponseCache::lookup(const std::string& key) 
 Status ResponseCache::store(const std::string& key, const ModelReply& reply) {
   const std::string value = reply_to_json(reply).dump();
   std::lock_guard lock(mutex_);
-  Statement statement(db_,
-                      "INSERT OR IGNORE INTO replies (key, reply, created_at) VALUES (?1, ?2, ?3);");
+  Statement statement(
+      db_, "INSERT OR IGNORE INTO replies (key, reply, created_at) VALUES (?1, ?2, ?3);");
   if (!statement.ok()) return sqlite_error(db_, path_, "cannot write");
   statement.bind(1, key);
   statement.bind(2, value);

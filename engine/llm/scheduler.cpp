@@ -137,8 +137,10 @@ class Scheduler::Lane {
     return std::max(requests_.take(1, now), tokens_.take(tokens, now));
   }
 
-  void give_back(double tokens, TimePoint now) {
+  // Returns allowance that was reserved but not used.
+  void give_back(double requests, double tokens, TimePoint now) {
     std::lock_guard lock(mutex_);
+    if (requests > 0) requests_.give_back(requests, now);
     if (tokens > 0) tokens_.give_back(tokens, now);
   }
 
@@ -263,7 +265,10 @@ Status Scheduler::wait_for_rate(Lane& lane, const CallSpec& spec, const CallBind
                                 const Deadline& deadline, const CallRecord& record) {
   Millis wait = lane.reserve(spec.estimated_tokens, clock_.now());
   if (wait <= Millis(0)) return ok_status();
-  if (wait > deadline.left(clock_.now())) return deadline_error(spec, deadline, record);
+  if (wait > deadline.left(clock_.now())) {
+    lane.give_back(1, spec.estimated_tokens, clock_.now());
+    return deadline_error(spec, deadline, record);
+  }
   spdlog::debug("{}: rate limit, waiting {} ms", spec.description, wait.count());
   clock_.sleep_for(wait, bindings.run.cancelled);
   return ok_status();
@@ -335,7 +340,8 @@ Result<ModelReply> Scheduler::call(const CallSpec& spec, const CallBindings& bin
     if (is_cancelled(bindings.run)) {
       return done(make_error(ErrorCode::kCancelled, "run cancelled"));
     }
-    if (deadline.left(clock_.now()) <= Millis(0)) return done(deadline_error(spec, deadline, record));
+    if (deadline.left(clock_.now()) <= Millis(0))
+      return done(deadline_error(spec, deadline, record));
     if (auto waited = wait_for_rate(lane, spec, bindings, deadline, record); !waited.ok()) {
       return done(waited.error());
     }
@@ -348,11 +354,11 @@ Result<ModelReply> Scheduler::call(const CallSpec& spec, const CallBindings& bin
     ++record.attempts;
     if (outcome.reply.ok()) {
       const ModelReply& reply = *outcome.reply;
-      lane.give_back(spec.estimated_tokens - reply.tokens_in - reply.tokens_out, clock_.now());
+      lane.give_back(0, spec.estimated_tokens - reply.tokens_in - reply.tokens_out, clock_.now());
       return done(std::move(outcome.reply));
     }
     // A failed attempt is not charged against the token budget; its retry takes it again.
-    lane.give_back(spec.estimated_tokens, clock_.now());
+    lane.give_back(0, spec.estimated_tokens, clock_.now());
     record.failures.push_back(outcome.reply.error().message);
     if (outcome.reply.error().code != ErrorCode::kModelTransient) {
       return done(outcome.reply.error());

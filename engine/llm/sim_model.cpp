@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/base/strings.h"
 #include "engine/llm/sim_rules.h"
@@ -82,7 +86,7 @@ class PromptView {
   mutable std::optional<std::string> normalized_;
 };
 
-Error permanent(const std::string& message) {
+Error permanent(const std::string& message) {  // a call that no retry can fix
   return make_error(ErrorCode::kModelPermanent, message);
 }
 
@@ -95,7 +99,9 @@ Result<bool> evidence_in_prompt(const Case& case_data, const std::string& field,
     return permanent("evidence condition names expected." + field + ", which case '" +
                      case_data.case_id + "' lacks");
   }
-  if (value->is_string()) return prompt.has_words(normalize_for_evidence(value->get<std::string>()));
+  if (value->is_string()) {
+    return prompt.has_words(normalize_for_evidence(value->get<std::string>()));
+  }
   if (value->is_array()) {
     for (const nlohmann::json& item : *value) {
       if (item.is_string() && prompt.has_words(normalize_for_evidence(item.get<std::string>()))) {
@@ -187,14 +193,17 @@ class SimModel final : public ModelClient {
     return hash_to_unit(draw_bits(key, rule, purpose, mode));
   }
   Result<const SimRule*> choose_rule(const DrawKey& key, const Case* case_data) const;
+  Result<std::string> render_reply(const SimRule* rule, const DrawKey& key,
+                                   const Case* case_data) const;
   std::string perturb(std::string reply, const DrawKey& key, const SimRule* rule,
                       const Case* case_data) const;
   double noise_rate(double temperature) const {
     return std::clamp(config_.noise.per_temperature * temperature, 0.0, config_.noise.max);
   }
   Error rule_error(std::string_view rule, const Error& error) const {
-    return make_error(ErrorCode::kModelPermanent, "simulated model '" + model_name_ + "', rule '" +
-                                                      std::string(rule) + "': " + error.message);
+    return make_error(ErrorCode::kModelPermanent, "simulated model '" + model_name_ +
+                                                      "', rule '" + std::string(rule) +
+                                                      "': " + error.message);
   }
 
   const SimConfig config_;
@@ -232,7 +241,8 @@ std::string SimModel::perturb(std::string reply, const DrawKey& key, const SimRu
                               const Case* case_data) const {
   std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
   const auto& modes = config_.noise.modes;
-  SimNoiseMode mode = modes[draw_bits(key, name, "noise_mode", SimDraw::kPerSample) % modes.size()];
+  SimNoiseMode mode =
+      modes[draw_bits(key, name, "noise_mode", SimDraw::kPerSample) % modes.size()];
   if (mode == SimNoiseMode::kDistractor) {
     Result<std::string> pick =
         pick_distractor(rule != nullptr ? &rule->distractors : nullptr, case_data,
@@ -242,40 +252,51 @@ std::string SimModel::perturb(std::string reply, const DrawKey& key, const SimRu
   return config_.noise.verbose_prefix + reply + config_.noise.verbose_suffix;
 }
 
-Result<ModelReply> SimModel::complete(const ModelRequest& request, const CallContext& context) {
-  const Case* case_data = context.case_data;
-  PromptView prompt(request, config_);
-  DrawKey key{prompt, case_data != nullptr ? std::string_view(case_data->case_id) : "",
-              request.sample_index};
-
-  FAPO_ASSIGN_OR_RETURN(const SimRule* rule, choose_rule(key, case_data));
+Result<std::string> SimModel::render_reply(const SimRule* rule, const DrawKey& key,
+                                           const Case* case_data) const {
   std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
   SimRenderInputs inputs;
   inputs.case_data = case_data;
-  inputs.prompt = prompt.text();
+  inputs.prompt = key.prompt.text();
   inputs.rule_distractors = rule != nullptr ? &rule->distractors : nullptr;
   inputs.distractor_draw =
       draw_bits(key, name, "distractor", rule != nullptr ? rule->draw : SimDraw::kPerSample);
   const SimTemplate& reply_template = rule != nullptr ? rule->reply : config_.default_reply;
   Result<std::string> rendered = reply_template.render(inputs);
   if (!rendered.ok()) return rule_error(name, rendered.error());
+  return rendered;
+}
 
-  ModelReply reply;
-  reply.text = std::move(rendered).value();
-  bool noisy = (rule == nullptr || rule->noise) && !config_.noise.modes.empty() &&
-               draw_unit(key, name, "noise", SimDraw::kPerSample) <
-                   noise_rate(request.sampling.temperature);
-  if (noisy) reply.text = perturb(std::move(reply.text), key, rule, case_data);
-
-  const std::size_t max_chars = static_cast<std::size_t>(std::max(request.sampling.max_tokens, 0)) * 4;
-  if (request.sampling.max_tokens > 0 && reply.text.size() > max_chars) {
-    reply.text = truncate_utf8(reply.text, max_chars);
+// Applies max_tokens (as max_tokens * 4 characters) and the token estimates: ceil(chars / 4).
+void finish_reply(const ModelRequest& request, ModelReply& reply) {
+  const int max_tokens = request.sampling.max_tokens;
+  if (max_tokens > 0 && reply.text.size() > static_cast<std::size_t>(max_tokens) * 4) {
+    reply.text = truncate_utf8(reply.text, static_cast<std::size_t>(max_tokens) * 4);
     reply.finish_reason = "length";
   }
   std::size_t chars_in = 0;
   for (const ChatMessage& message : request.messages) chars_in += message.content.size();
   reply.tokens_in = static_cast<int>((chars_in + 3) / 4);
   reply.tokens_out = static_cast<int>((reply.text.size() + 3) / 4);
+}
+
+Result<ModelReply> SimModel::complete(const ModelRequest& request, const CallContext& context) {
+  const Case* case_data = context.case_data;
+  PromptView prompt(request, config_);
+  DrawKey key{prompt, case_data != nullptr ? std::string_view(case_data->case_id) : "",
+              request.sample_index};
+  FAPO_ASSIGN_OR_RETURN(const SimRule* rule, choose_rule(key, case_data));
+  FAPO_ASSIGN_OR_RETURN(std::string text, render_reply(rule, key, case_data));
+
+  std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
+  bool noisy = (rule == nullptr || rule->noise) && !config_.noise.modes.empty() &&
+               draw_unit(key, name, "noise", SimDraw::kPerSample) <
+                   noise_rate(request.sampling.temperature);
+  if (noisy) text = perturb(std::move(text), key, rule, case_data);
+
+  ModelReply reply;
+  reply.text = std::move(text);
+  finish_reply(request, reply);
   reply.sim_trace = {{"rule", std::string(name)}, {"noise", noisy}, {"simulated", true}};
   return reply;
 }

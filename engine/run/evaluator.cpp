@@ -262,7 +262,9 @@ class RunLoop {
       }
       mean = scored_ ? sum_ / scored_ : 0;
       if (writer_.progress_due() || done == total_) {
-        (void)writer_.write_progress({{"done", done}, {"total", total_}, {"mean", mean}});
+        // Progress is advisory: a failed write must not stop the run.
+        (void)writer_.write_progress({{"done", done}, {"total", total_}, {"mean", mean}},
+                                     /*force=*/done == total_);
       }
     }
     if (observer_) observer_->on_result(done, total_, mean);

@@ -65,8 +65,8 @@ class RunWriter {
   // the store's clock. Lets a caller skip building the progress object.
   bool progress_due() const;
   // Atomically rewrites progress.json with `progress` (an object) plus "results_written" and
-  // "updated_at", if due or `force`d; otherwise returns at once without writing. Never blocks
-  // behind another thread's progress write (that write wins and this call is skipped).
+  // "updated_at", if due or `force`d; otherwise returns at once without writing. An unforced
+  // call never waits for another thread's progress write (that write wins; this one is skipped).
   Status write_progress(const nlohmann::json& progress, bool force = false);
 
   // Ends the run: fsyncs results.jsonl, then atomically writes manifest.json with the plan

@@ -15,6 +15,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+constexpr std::chrono::milliseconds kSettleTime{2000};
+
 double elapsed_ms(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -25,14 +27,16 @@ struct Dispatcher::Session {
   bool initialized = false;
   std::string protocol_version = std::string(kLatestProtocolVersion);
   std::string client;
-  // Requests running on the workers, by RequestId::key(), so notifications/cancelled can
-  // reach them.
-  std::map<std::string, std::shared_ptr<CancellationToken>> in_flight;
+  // Requests queued or running on the workers, by RequestId::key(), so
+  // notifications/cancelled can reach them.
+  std::map<std::string, std::shared_ptr<PendingRequest>> in_flight;
 };
 
 // One request from arrival to reply. It is also the request's ProgressSink. Whatever path the
 // request takes, exactly one finish() reaches the channel: the reply, nothing when the client
-// cancelled, or (from the destructor) an internal error when the request was dropped unanswered.
+// withdrew the request (cancelled it or ended its session), or (from the destructor) an
+// internal error when the request was dropped unanswered. A shutdown only cancels: the handler
+// returns early and its reply still goes out, in case the client is still reading.
 class Dispatcher::PendingRequest : public ProgressSink {
  public:
   PendingRequest(Message message, std::shared_ptr<ReplyChannel> channel, std::string session_id,
@@ -51,8 +55,14 @@ class Dispatcher::PendingRequest : public ProgressSink {
     }
   }
 
+  // The client no longer wants the request: stop it and send no reply.
+  void withdraw() {
+    withdrawn_.store(true);
+    cancel_->cancel();
+  }
+
   void report(double progress, std::optional<double> total, std::string_view text) override {
-    if (!progress_token_ || finished_.load() || cancel_->is_cancelled()) return;
+    if (!progress_token_ || finished_.load() || withdrawn_.load()) return;
     {
       std::lock_guard lock(progress_mutex_);
       if (last_progress_ && progress <= *last_progress_) return;  // must increase
@@ -68,9 +78,9 @@ class Dispatcher::PendingRequest : public ProgressSink {
       spdlog::error("{} {}: a second reply was suppressed", message_.method, id().key());
       return;
     }
-    const bool cancelled = cancel_->is_cancelled();
-    log(reply, cancelled);
-    channel_->finish(cancelled ? std::nullopt : std::optional<json>(reply.to_message(id())));
+    const bool withdrawn = withdrawn_.load();
+    log(reply, withdrawn);
+    channel_->finish(withdrawn ? std::nullopt : std::optional<json>(reply.to_message(id())));
   }
 
   const Message& message() const { return message_; }
@@ -95,6 +105,7 @@ class Dispatcher::PendingRequest : public ProgressSink {
   const std::shared_ptr<CancellationToken> cancel_;
   const Clock::time_point start_;
   std::atomic<bool> finished_{false};
+  std::atomic<bool> withdrawn_{false};
 
   std::mutex progress_mutex_;  // guards last_progress_
   std::optional<double> last_progress_;
@@ -214,7 +225,7 @@ void Dispatcher::handle_request(Message message, const IncomingMessage& incoming
   {
     std::lock_guard lock(sessions_mutex_);
     auto& in_flight = sessions_[incoming.session_id]->in_flight;
-    if (!in_flight.emplace(pending->id().key(), pending->cancel_token()).second) {
+    if (!in_flight.emplace(pending->id().key(), pending).second) {
       pending->finish(Reply::failure(kInvalidRequest, "request id " + pending->id().key() +
                                                           " is already in use by a running request"));
       return;
@@ -277,7 +288,7 @@ void Dispatcher::handle_notification(const Message& message, const std::string& 
     if (request == session->second->in_flight.end()) return;  // finished already: fine
     spdlog::info("request {} cancelled by the client: {}", request->first,
                  sanitize_text(cancellation->reason));
-    request->second->cancel();
+    request->second->withdraw();
     return;
   }
   if (message.method == kInitializedNotification) {
@@ -298,19 +309,23 @@ void Dispatcher::end_session(const std::string& session_id) {
   std::lock_guard lock(sessions_mutex_);
   auto session = sessions_.find(session_id);
   if (session == sessions_.end()) return;
-  for (auto& [key, token] : session->second->in_flight) token->cancel();
+  for (auto& [key, pending] : session->second->in_flight) pending->withdraw();
   sessions_.erase(session);
   spdlog::info("session ended by the client");
 }
 
 bool Dispatcher::shutdown(std::chrono::milliseconds grace) {
+  // Quick calls that arrived just before the client closed its end finish normally; only
+  // then is long work cancelled.
+  const auto settle = std::min<std::chrono::milliseconds>(grace, kSettleTime);
+  if (workers_.wait_idle(settle)) return true;
   {
     std::lock_guard lock(sessions_mutex_);
     for (auto& [id, session] : sessions_) {
-      for (auto& [key, token] : session->in_flight) token->cancel();
+      for (auto& [key, pending] : session->in_flight) pending->cancel_token()->cancel();
     }
   }
-  return workers_.wait_idle(grace);
+  return workers_.wait_idle(grace - settle);
 }
 
 }  // namespace fapo::mcp

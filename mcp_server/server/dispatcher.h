@@ -64,8 +64,9 @@ class Dispatcher {
   // return for everything but worker methods, later from a worker for those.
   void handle(const IncomingMessage& message);
 
-  // Cancels every in-flight request, then waits for running ones up to `grace`. False when some
-  // are still running (a handler that ignores cancellation).
+  // Lets in-flight requests finish for a moment, then cancels the rest (their replies are still
+  // sent) and waits for them, in all up to `grace`. False when some are still running (a
+  // handler that ignores cancellation).
   bool shutdown(std::chrono::milliseconds grace);
 
  private:

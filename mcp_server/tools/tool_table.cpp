@@ -76,12 +76,14 @@ bool is_generic_wrapper(const SchemaViolation& violation) {
          starts_with(violation.message, "Failed to validate item #");
 }
 
-// The text between the first pair of single quotes, e.g. the name in valijson's
-// "Missing required property 'x'."
+// The text between the last pair of single quotes: the property name in valijson's
+// "Missing required property 'x'." and "... 'properties' or 'additionalProperties'
+// constraints: 'x'."
 std::string quoted_name(const std::string& message) {
-  const std::size_t open = message.find('\'');
-  const std::size_t close = open == std::string::npos ? open : message.find('\'', open + 1);
-  if (close == std::string::npos) return std::string();
+  const std::size_t close = message.rfind('\'');
+  if (close == std::string::npos || close == 0) return std::string();
+  const std::size_t open = message.rfind('\'', close - 1);
+  if (open == std::string::npos) return std::string();
   return message.substr(open + 1, close - open - 1);
 }
 

@@ -149,7 +149,8 @@ TEST_CASE("describes each fault it could not get past") {
     config.retries = 1;
     auto client = fixture.client(config);
     auto reply = client->complete(
-        user_request(std::string("always fails [[fault:") + c.marker + "]] padding words here"), {});
+        user_request(std::string("always fails [[fault:") + c.marker + "]] padding words here"),
+        {});
     REQUIRE_FALSE(reply.ok());
     CHECK(reply.error().code == ErrorCode::kModelTransient);
     CHECK(contains(reply.error().message, "failed after 2 attempt(s)"));
@@ -326,8 +327,9 @@ TEST_CASE("parses a reply whose content is null or a list of text parts") {
   REQUIRE(null_content.ok());
   CHECK(null_content->reply.text.empty());
   CHECK(null_content->reply.finish_reason == "length");
-  auto parts = parse_openai_reply(nlohmann::json::parse(
-      R"({"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]})"));
+  nlohmann::json text_parts = nlohmann::json::array(
+      {{{"type", "text"}, {"text", "a"}}, {{"type", "text"}, {"text", "b"}}});
+  auto parts = parse_openai_reply({{"choices", {{{"message", {{"content", text_parts}}}}}}});
   REQUIRE(parts.ok());
   CHECK(parts->reply.text == "ab");
   auto empty = parse_openai_reply(nlohmann::json::parse(R"({"choices":[]})"));

@@ -117,7 +117,8 @@ TEST_CASE("the key covers provider, base URL, model, every sampling setting and 
   CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.model = "other"; }));
   CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.sampling.top_p = 0.5; }));
   CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.sampling.max_tokens = 7; }));
-  CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.messages[0].role = "user"; }));
+  CHECK(
+      differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.messages[0].role = "user"; }));
   CHECK(differs([](ModelRequest&, CacheKeyScope&, ToolRequest& t) { t.tools = {{"search"}}; }));
   CHECK(differs([](ModelRequest&, CacheKeyScope& s, ToolRequest&) { s.case_id = "q1"; }));
 }

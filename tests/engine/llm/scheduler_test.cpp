@@ -117,7 +117,8 @@ TEST_CASE("ends the call instead of waiting when Retry-After exceeds the configu
   SchedulerOptions options = seeded();
   options.max_retry_after = Millis(60000);
   Scheduler scheduler(options, clock);
-  auto reply = scheduler.call(spec_named("a"), {}, [&](Millis) { return transient(Millis(3600000)); });
+  auto reply =
+      scheduler.call(spec_named("a"), {}, [&](Millis) { return transient(Millis(3600000)); });
   REQUIRE_FALSE(reply.ok());
   CHECK(reply.error().code == ErrorCode::kModelTransient);
   CHECK(reply.error().message.find("asked to wait 3600000 ms (Retry-After)") != std::string::npos);

@@ -219,8 +219,10 @@ TEST_CASE("prompt_matches applies an ECMAScript regex when a rule asks for one")
 }
 
 TEST_CASE("renders expected, context, metadata, distractor and prompt-line placeholders") {
-  auto model = sim(json::parse(R"({"rules": [{"name": "all", "reply":
-    "${expected.answer}|${expected.detail.year}|${context.question}|${metadata.difficulty}|${distractor}|${prompt_line:^Notes:\\s*(.*)}|${prompt_line:\\d{4}}|$${literal}"}]})"));
+  const std::string reply =
+      "${expected.answer}|${expected.detail.year}|${context.question}|${metadata.difficulty}|"
+      "${distractor}|${prompt_line:^Notes:\\s*(.*)}|${prompt_line:\\d{4}}|$${literal}";
+  auto model = sim(json{{"rules", {{{"name", "all"}, {"reply", reply}}}}});
   Case c = make_case("c1", {{"answer", "Lorvik"}, {"detail", {{"year", 1921}}},
                             {"distractors", {"Corvath"}}},
                      {{"difficulty", "easy"}});
@@ -274,7 +276,8 @@ TEST_CASE("adds no noise at temperature 0 and about per_temperature x temperatur
   const int kCases = 3000;
   int noisy_cold = 0, noisy_warm = 0, noisy_hot = 0;
   for (int i = 0; i < kCases; ++i) {
-    Case c = make_case("q" + std::to_string(i), {{"answer", "Lorvik"}, {"distractors", {"Corvath"}}});
+    Case c = make_case("q" + std::to_string(i),
+                       {{"answer", "Lorvik"}, {"distractors", {"Corvath"}}});
     noisy_cold += call(*model, c, request("q", 0, 0.0)).sim_trace["noise"].get<bool>();
     ModelReply warm = call(*model, c, request("q", 0, 1.0));
     if (warm.sim_trace["noise"].get<bool>()) {
@@ -298,7 +301,8 @@ TEST_CASE("noise replaces the reply by a distractor or pads it, and can be turne
               {"name": "loud", "reply": "${expected.answer}"}]})"));
   std::set<std::string> kinds;
   for (int i = 0; i < 40; ++i) {
-    Case c = make_case("q" + std::to_string(i), {{"answer", "Lorvik"}, {"distractors", {"Corvath"}}});
+    Case c = make_case("q" + std::to_string(i),
+                       {{"answer", "Lorvik"}, {"distractors", {"Corvath"}}});
     CHECK(call(*model, c, request("quiet please")).text == "Lorvik");
     std::string text = call(*model, c, request("loud")).text;
     kinds.insert(text == "Corvath" ? "distractor"
@@ -309,7 +313,8 @@ TEST_CASE("noise replaces the reply by a distractor or pads it, and can be turne
 }
 
 TEST_CASE("estimates tokens as a quarter of the characters and truncates at max_tokens") {
-  auto model = sim(json::parse(R"({"rules": [{"name": "long", "reply": "abcdefghijklmnopqrstuvwxyz"}]})"));
+  auto model = sim(json::parse(
+      R"({"rules": [{"name": "long", "reply": "abcdefghijklmnopqrstuvwxyz"}]})"));
   Case c = make_case("c1");
   ModelRequest req = request("12345");  // 26 characters with the system message
   ModelReply full = call(*model, c, req);
@@ -400,18 +405,20 @@ TEST_CASE("the multihop_qa rules key failures on prompt content, never leaking t
   auto loaded = make_sim_model(tenant.at("sim"), tenant.at("task_model").at("model"));
   REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message));
   ModelClient& model = **loaded;
-  const std::string evidence = "[1] «Oriel Lavis | Oriel Lavis was an engineer born in Hidrecell.»";
+  const std::string evidence =
+      "[1] «Oriel Lavis | Oriel Lavis was an engineer born in Hidrecell.»";
   const std::string plain = "Question: Where was the founder of Wase Laboratories born?\n";
   const std::string fixed = "\nAnswer the question with a short answer. Always answer.";
-  int verbose = 0, hedged = 0;
+  int verbose = 0, hedged = 0, slips = 0;
   for (int i = 0; i < 200; ++i) {
     Case c = make_case("mh" + std::to_string(i),
                        {{"answer", "Hidrecell"}, {"bridge", "Oriel Lavis"},
                         {"distractors", {"Lepon", "Shegrill"}}},
                        {{"difficulty", i % 2 ? "hard" : "easy"}});
     // Temperature 0: no noise, so only the rules speak.
-    ModelReply good = call(model, c, request(plain + evidence + fixed, 0, 0.0));
-    CHECK(good.text == "Hidrecell");
+    std::string good = call(model, c, request(plain + evidence + fixed, 0, 0.0)).text;
+    if (i % 2 == 0) CHECK(good == "Hidrecell");  // easy: the fixed prompt always works
+    slips += good != "Hidrecell";                // hard: a few reasoning slips remain
     ModelReply missing = call(model, c, request(plain + fixed, 0, 0.0));
     CHECK(missing.text.find("Hidrecell") == std::string::npos);
     std::string baseline = call(model, c, request(plain + evidence + "\nAnswer the question.", 0,
@@ -425,6 +432,7 @@ TEST_CASE("the multihop_qa rules key failures on prompt content, never leaking t
   }
   CHECK(verbose > 20);  // wordy answers unless told to answer briefly
   CHECK(hedged > 20);   // hedging on hard cases unless told to always answer
+  CHECK(slips < 25);
 }
 
 }  // namespace fapo

@@ -313,6 +313,44 @@ TEST_CASE("sessions are separate: initializing one leaves another uninitialized"
   CHECK(harness.call(request(1, "tools/list"), "b")["error"]["code"] == kInvalidRequest);
 }
 
+TEST_CASE("shutdown cancels running tools but still sends their replies") {
+  Gate started;
+  Harness harness({make_tool("spin", [&](const json&, ToolContext& context) {
+    started.open();
+    while (!context.cancel.is_cancelled()) std::this_thread::yield();
+    return ToolResult::failure("stopped: the server is shutting down");
+  })});
+  harness.initialize();
+  auto call = harness.send(request(1, "tools/call", {{"name", "spin"}}));
+  REQUIRE(started.wait());
+  CHECK(harness.dispatcher().shutdown(std::chrono::seconds(20)));
+  REQUIRE(call->wait_finishes());
+  const json reply = call->events().back().message;
+  CHECK(reply["id"] == 1);
+  CHECK(reply["result"]["content"][0]["text"].get<std::string>().find("shutting down") !=
+        std::string::npos);
+}
+
+TEST_CASE("a request id already running is refused rather than answered twice") {
+  Gate release;
+  Gate started;
+  Harness harness({make_tool("slow", [&](const json&, ToolContext&) {
+    started.open();
+    release.wait();
+    return ToolResult::success(json::object(), "done");
+  })});
+  harness.initialize();
+  auto first = harness.send(request(7, "tools/call", {{"name", "slow"}}));
+  REQUIRE(started.wait());
+  const json duplicate = harness.call(request(7, "tools/call", {{"name", "slow"}}));
+  CHECK(duplicate["error"]["code"] == kInvalidRequest);
+  CHECK(duplicate["error"]["message"].get<std::string>().find("already in use") !=
+        std::string::npos);
+  release.open();
+  REQUIRE(first->wait_finishes());
+  CHECK(first->events().size() == 1);
+}
+
 TEST_CASE("progress is reported as notifications before the reply when a token was sent") {
   Harness harness({make_tool("steps", [](const json&, ToolContext& context) {
     context.progress.report(1, 3, "first");
