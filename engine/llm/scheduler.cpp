@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <thread>
 
 #include <spdlog/spdlog.h>

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,12 +23,19 @@
 #include "engine/base/result.h"
 #include "mcp_server/protocol/mcp_types.h"
 
+namespace fapo {
+class RunManager;  // engine/run/run_manager.h
+}  // namespace fapo
+
 namespace fapo::mcp {
 
 // Long-lived state every tool may use. Engine services shared by tools (run manager, budget
 // ledger, ...) belong here. Must outlive the dispatcher.
 struct ServerContext {
   std::filesystem::path workspace;
+  // Background evaluations (evaluate, get_run, cancel_run). Null where no tool needs one;
+  // those tools then answer that evaluations are unavailable.
+  std::shared_ptr<RunManager> runs = nullptr;
 };
 
 // Progress of one tool call. Reports become notifications/progress when the client asked for

@@ -175,6 +175,14 @@ std::optional<std::string> ToolTable::check_arguments(const RegisteredTool& tool
 std::vector<ToolSpec> builtin_tools() {
   std::vector<ToolSpec> tools;
   tools.push_back(make_list_tenants_tool());
+  tools.push_back(make_describe_tenant_tool());
+  tools.push_back(make_validate_tenant_tool());
+  tools.push_back(make_evaluate_tool());
+  tools.push_back(make_get_run_tool());
+  tools.push_back(make_cancel_run_tool());
+  tools.push_back(make_list_cases_tool());
+  tools.push_back(make_get_case_tool());
+  tools.push_back(make_budget_tool());
   return tools;
 }
 

@@ -55,6 +55,14 @@ class ToolTable {
 
 // One factory per tool, each defined in mcp_server/tools/<name>.cpp.
 ToolSpec make_list_tenants_tool();
+ToolSpec make_describe_tenant_tool();
+ToolSpec make_validate_tenant_tool();
+ToolSpec make_evaluate_tool();
+ToolSpec make_get_run_tool();
+ToolSpec make_cancel_run_tool();
+ToolSpec make_list_cases_tool();
+ToolSpec make_get_case_tool();
+ToolSpec make_budget_tool();
 
 // Every tool fapo offers, in the order tools/list shows them.
 std::vector<ToolSpec> builtin_tools();

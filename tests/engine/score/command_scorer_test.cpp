@@ -111,6 +111,29 @@ TEST_CASE("the example answer scorer validates and scores through the protocol")
   CHECK(words.composite == 100.0);
 }
 
+TEST_CASE("the example scorer agrees with the tenant's built-in scorer on every case") {
+  fs::path tenant = testing::source_dir() / "tenants" / "multihop_qa";
+  json config = json::parse(testing::read_text(tenant / "tenant.json"));
+  auto builtin = scorer_from(config.at("scorer"), tenant);
+  auto external = scorer_from(command({"scorers/answer_scorer.py"}), tenant);
+  int cases = 0;
+  for (const std::string& line : split(testing::read_text(tenant / "dataset.jsonl"), '\n')) {
+    if (trim(line).empty()) continue;
+    json record = json::parse(line);
+    Case case_data = case_with(record.at("expected"), record.at("case_id"));
+    CAPTURE(case_data.case_id);
+    REQUIRE(builtin->validate_case(case_data).ok());
+    REQUIRE(external->validate_case(case_data).ok());
+    std::string answer = record.at("expected").at("answer").get<std::string>();
+    for (const std::string& output : {answer + ".", "It might be " + answer}) {
+      CHECK(score_of(*builtin, case_data, output).composite ==
+            score_of(*external, case_data, output).composite);
+    }
+    ++cases;
+  }
+  CHECK(cases > 0);
+}
+
 TEST_CASE("a command found on PATH gets its arguments, run in the tenant directory") {
   fs::path tenant = testing::source_dir() / "tenants" / "multihop_qa";
   auto scorer =
