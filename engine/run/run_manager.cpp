@@ -82,7 +82,7 @@ class RunManager::Observer final : public EvalObserver {
 };
 
 RunManager::RunManager(Workspace workspace, RunManagerOptions options)
-    : workspace_(std::move(workspace)), options_(options) {}
+    : workspace_(std::move(workspace)), options_(std::move(options)) {}
 
 RunManager::~RunManager() { shutdown(); }
 
@@ -119,7 +119,9 @@ void RunManager::run_thread(const std::shared_ptr<Entry>& entry) {
   std::optional<Result<RunSummary>> result;
   // A thread entry point: nothing may escape it.
   try {
-    result.emplace(evaluate(workspace_, entry->request, &observer, &entry->cancel));
+    result.emplace(options_.evaluate
+                       ? options_.evaluate(workspace_, entry->request, &observer, &entry->cancel)
+                       : evaluate(workspace_, entry->request, &observer, &entry->cancel));
   } catch (const std::exception& e) {
     result.emplace(make_error(ErrorCode::kInternal, std::string("evaluation crashed: ") + e.what()));
   } catch (...) {

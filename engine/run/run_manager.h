@@ -31,10 +31,16 @@
 
 namespace fapo {
 
+// evaluate()'s signature: the manager's one side effect, replaceable so that tests can script
+// a run's life (start, progress, cancellation) without timing.
+using EvaluateFunction = std::function<Result<RunSummary>(
+    const Workspace&, const EvalRequest&, EvalObserver*, const std::atomic<bool>*)>;
+
 struct RunManagerOptions {
   std::size_t max_active_runs = 2;
   // Finished runs kept in memory (with their summary or error); older ones are read from disk.
   std::size_t finished_runs_kept = 64;
+  EvaluateFunction evaluate;  // empty: fapo::evaluate
 };
 
 // What is known about one run at one moment.

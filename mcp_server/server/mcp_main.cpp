@@ -13,6 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/base/embedded_schemas.h"
+#include "engine/run/run_manager.h"
+#include "mcp_server/prompts/prompts.h"
+#include "mcp_server/resources/resources.h"
 #include "mcp_server/server/dispatcher.h"
 #include "mcp_server/transport/http_transport.h"
 #include "mcp_server/transport/stdio_transport.h"
@@ -131,7 +134,14 @@ int run_mcp_server(const McpServerOptions& options) {
     spdlog::critical("cannot build the tool table: {}", tools.error().message);
     return 1;
   }
-  const ServerContext context{std::filesystem::absolute(options.workspace).lexically_normal()};
+  auto workspace = Workspace::open(options.workspace);
+  if (!workspace.ok()) {
+    std::fprintf(stderr, "fapo mcp: %s\n", workspace.error().message.c_str());
+    return 2;
+  }
+  // The run manager joins its evaluation threads when the context goes, after the dispatcher.
+  const ServerContext context{std::filesystem::absolute(options.workspace).lexically_normal(),
+                              std::make_shared<RunManager>(std::move(workspace).value())};
 
   std::unique_ptr<Transport> transport;  // declared first: destroyed after the watcher stops
   ShutdownSignals signals;  // before any thread exists, so every thread inherits the mask
@@ -142,6 +152,8 @@ int run_mcp_server(const McpServerOptions& options) {
   DispatcherOptions dispatcher_options;
   dispatcher_options.identity = ServerIdentity{"fapo", kServerVersion, kInstructions};
   auto dispatcher = std::make_unique<Dispatcher>(*tools, context, dispatcher_options);
+  install_resource_methods(*dispatcher, context);
+  install_prompt_methods(*dispatcher, context);
   spdlog::info("fapo mcp {} serving workspace {} over {}", kServerVersion,
                context.workspace.string(), options.http_listen ? "HTTP" : "stdio");
 

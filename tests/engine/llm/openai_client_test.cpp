@@ -21,8 +21,8 @@ using testing::user_request;
 FaultSpec fault(Fault kind) {
   FaultSpec spec;
   spec.kind = kind;
-  spec.hang_ms = 3000;
-  spec.drip_interval_ms = 100;
+  spec.hang_ms = 5000;
+  spec.drip_interval_ms = 200;  // about 20 pieces: 4 s for a whole reply
   return spec;
 }
 
@@ -111,14 +111,15 @@ TEST_CASE("retries each transient fault once and then succeeds") {
   struct Case {
     const char* name;
     Fault kind;
+    double timeout_s;  // short only where the fault outlasts it: the hang and the drip
   };
-  for (Case c : {Case{"500", Fault::kServerError}, Case{"malformed JSON", Fault::kMalformedJson},
-                 Case{"truncated body", Fault::kTruncatedBody}, Case{"hang", Fault::kHang},
-                 Case{"slow stream", Fault::kSlowStream}}) {
+  for (Case c : {Case{"500", Fault::kServerError, 10}, Case{"malformed", Fault::kMalformedJson, 10},
+                 Case{"truncated", Fault::kTruncatedBody, 10}, Case{"hang", Fault::kHang, 1},
+                 Case{"slow stream", Fault::kSlowStream, 1}}) {
     CAPTURE(c.name);
     EndpointFixture fixture;
     ProviderConfig config = fixture.openai_config();
-    config.timeout_s = 0.4;  // the hang lasts 3 s and the slow stream about 2 s
+    config.timeout_s = c.timeout_s;
     fixture.endpoint->push_faults({fault(c.kind)});
     CallRecord record;
     CallBindings bindings;
@@ -136,16 +137,17 @@ TEST_CASE("describes each fault it could not get past") {
   struct Case {
     const char* marker;
     const char* fragment;
+    double timeout_s;
   };
-  for (Case c : {Case{"500", "server error from http://127.0.0.1"},
-                 Case{"malformed", "malformed JSON in the reply"},
-                 Case{"truncated", "closed before the reply was complete"},
-                 Case{"hang", "timed out after 300 ms"},
-                 Case{"slow:100", "timed out after 300 ms"}}) {
+  for (Case c : {Case{"500", "server error from http://127.0.0.1", 10},
+                 Case{"malformed", "malformed JSON in the reply", 10},
+                 Case{"truncated", "closed before the reply was complete", 10},
+                 Case{"hang", "timed out after 300 ms", 0.3},
+                 Case{"slow", "timed out after 300 ms", 0.3}}) {
     CAPTURE(c.marker);
     EndpointFixture fixture;
     ProviderConfig config = fixture.openai_config();
-    config.timeout_s = 0.3;
+    config.timeout_s = c.timeout_s;
     config.retries = 1;
     auto client = fixture.client(config);
     auto reply = client->complete(
