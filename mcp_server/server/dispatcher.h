@@ -31,7 +31,7 @@ namespace fapo::mcp {
 
 struct DispatcherOptions {
   ServerIdentity identity;
-  std::size_t worker_threads = 4;
+  std::size_t worker_threads = 8;  // tools/call running at once; more wait in order
   std::size_t tools_page_size = 50;
   std::size_t result_token_budget = kDefaultResultTokenBudget;
 };

@@ -112,9 +112,9 @@ ToolResult budget(const json& arguments, ToolContext& context) {
                  {"output_per_mtok", model.prices.output_per_mtok}}},
       {"estimate", estimate_json(*workspace, *config, *spent, calls_left, evaluations_left)}};
   std::string summary = fmt::format(
-      "Tenant {}: {} runs spent {} model calls, {} tokens, {:.4f} money{}; {} calls and {} "
+      "Tenant {}: {} run{} spent {} model calls, {} tokens, {:.4f} money{}; {} calls and {} "
       "validation evaluations remain after the final-test reserve. Caps are not enforced yet.",
-      tenant_id, spent->runs, spent->model_calls, tokens, spent->cost,
+      tenant_id, spent->runs, spent->runs == 1 ? "" : "s", spent->model_calls, tokens, spent->cost,
       model.provider == "sim" ? " (simulated model: free)" : "", calls_left, evaluations_left);
   return ToolResult::success(std::move(result), std::move(summary));
 }

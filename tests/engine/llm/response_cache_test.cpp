@@ -32,6 +32,12 @@ class CountingClient : public ModelClient {
   int delay_ms = 0;
 };
 
+Case case_named(const std::string& id) {
+  Case record;
+  record.case_id = id;
+  return record;
+}
+
 ModelRequest request_for(const std::string& text, int sample_index = 0) {
   ModelRequest request;
   request.model = "gpt-test";
@@ -119,15 +125,15 @@ TEST_CASE("the key covers provider, base URL, model, every sampling setting and 
   CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.sampling.max_tokens = 7; }));
   CHECK(
       differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.messages[0].role = "user"; }));
-  CHECK(differs([](ModelRequest&, CacheKeyScope&, ToolRequest& t) { t.tools = {{"search"}}; }));
+  CHECK(differs([](ModelRequest&, CacheKeyScope&, ToolRequest& t) { t.tools.resize(1); }));
   CHECK(differs([](ModelRequest&, CacheKeyScope& s, ToolRequest&) { s.case_id = "q1"; }));
 }
 
 TEST_CASE("keys simulated replies by case when asked, since they depend on the expected answer") {
   CacheFixture fixture;
   CachingClient client = fixture.caching(CacheMode::kNormal, /*key_by_case=*/true);
-  Case first{"case-1"};
-  Case second{"case-2"};
+  Case first = case_named("case-1");
+  Case second = case_named("case-2");
   REQUIRE(client.complete(request_for("same prompt"), {&first, "answer", 0}).ok());
   REQUIRE(client.complete(request_for("same prompt"), {&second, "answer", 0}).ok());
   REQUIRE(client.complete(request_for("same prompt"), {&first, "answer", 0}).ok());
@@ -137,7 +143,7 @@ TEST_CASE("keys simulated replies by case when asked, since they depend on the e
 TEST_CASE("replay-only mode reports a miss naming the step, case and sample, and never calls") {
   CacheFixture fixture;
   CachingClient client = fixture.caching(CacheMode::kReplayOnly);
-  Case record{"q0007"};
+  Case record = case_named("q0007");
   auto reply = client.complete(request_for("q", 2), {&record, "answer", 0});
   REQUIRE_FALSE(reply.ok());
   CHECK(reply.error().code == ErrorCode::kModelPermanent);

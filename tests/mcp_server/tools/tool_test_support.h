@@ -15,6 +15,7 @@
 
 #include "engine/base/embedded_schemas.h"
 #include "engine/run/run_manager.h"
+#include "mcp_server/output/truncate.h"
 #include "mcp_server/server/tool_runner.h"
 #include "mcp_server/tools/tool_table.h"
 #include "tests/test_support.h"
