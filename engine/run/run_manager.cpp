@@ -236,16 +236,17 @@ std::vector<RunSnapshot> RunManager::active_runs() const {
 
 void RunManager::shutdown() {
   std::vector<std::thread> threads;
+  std::size_t cancelled = 0;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     for (auto& entry : entries_) {
-      if (!entry->finished) entry->cancel.store(true);
+      if (!entry->finished && !entry->cancel.exchange(true)) ++cancelled;
       if (entry->thread.joinable()) threads.push_back(std::move(entry->thread));
     }
     changed_.notify_all();
   }
-  if (!threads.empty()) spdlog::info("stopping {} evaluation thread(s)", threads.size());
+  if (cancelled > 0) spdlog::info("shutting down: cancelling {} active run(s)", cancelled);
   for (auto& thread : threads) thread.join();
 }
 

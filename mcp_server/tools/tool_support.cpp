@@ -1,6 +1,7 @@
 #include "mcp_server/tools/tool_support.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -54,7 +55,12 @@ Status check_tenant_exists(const Workspace& workspace, const std::string& tenant
   const std::vector<std::string> tenants = workspace.list_tenants();
   if (std::find(tenants.begin(), tenants.end(), tenant_id) != tenants.end()) return ok_status();
   std::string message = "unknown tenant '" + tenant_id + "'";
-  if (auto guess = closest_match(tenant_id, tenants)) message += " (did you mean '" + *guess + "'?)";
+  std::optional<std::string> guess = closest_match(tenant_id, tenants);
+  for (auto it = tenants.begin(); !guess && it != tenants.end(); ++it) {
+    // A shortened id ("multihop" for "multihop_qa") is too far for edit distance.
+    if (it->find(tenant_id) != std::string::npos) guess = *it;
+  }
+  if (guess) message += " (did you mean '" + *guess + "'?)";
   message += tenants.empty() ? "; the workspace has no tenants"
                              : "; tenants in this workspace: " + join(tenants, ", ");
   return make_error(ErrorCode::kNotFound, message + ". list_tenants shows them all.");

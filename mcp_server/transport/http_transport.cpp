@@ -140,7 +140,10 @@ struct HttpTransport::State {
   }
 
   bool check_access(const httplib::Request& req, httplib::Response& res);
-  void handle_post(const httplib::Request& req, httplib::Response& res);
+  void handle_post(const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& read_body);
+  std::optional<std::string> read_limited_body(const httplib::Request& req,
+                                               const httplib::ContentReader& read_body);
   void handle_delete(const httplib::Request& req, httplib::Response& res);
   void answer_json(const std::shared_ptr<HttpChannel>& channel, const Message& message,
                    const std::string& session_id, httplib::Response& res);
@@ -171,7 +174,35 @@ bool HttpTransport::State::check_access(const httplib::Request& req, httplib::Re
   return true;
 }
 
-void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Response& res) {
+// httplib 0.11 enforces its payload limit only on bodies with a Content-Length; a chunked body
+// would be buffered whatever its size. So the body is read here, and past the limit the rest
+// is drained (up to a bound, so a well-behaved client still reads the 413) and dropped.
+std::optional<std::string> HttpTransport::State::read_limited_body(
+    const httplib::Request& req, const httplib::ContentReader& read_body) {
+  // A declared length over the limit: httplib skips the body itself.
+  if (req.get_header_value<std::uint64_t>("Content-Length") > options.max_body_bytes) {
+    return std::nullopt;
+  }
+  std::string body;
+  std::size_t seen = 0;
+  const std::size_t drain_limit = options.max_body_bytes * 4 + (1 << 20);
+  read_body([&](const char* data, std::size_t length) {
+    seen += length;
+    if (seen <= options.max_body_bytes) body.append(data, length);
+    return seen <= drain_limit;
+  });
+  if (seen > options.max_body_bytes) return std::nullopt;
+  return body;
+}
+
+void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& read_body) {
+  std::optional<std::string> body = read_limited_body(req, read_body);
+  if (!body) {
+    res.set_header("Connection", "close");
+    return reject(res, 413, "Payload Too Large: the limit is " +
+                                std::to_string(options.max_body_bytes) + " bytes");
+  }
   if (!is_json_content_type(req.get_header_value("Content-Type"))) {
     return reject(res, 415, "Unsupported Media Type: Content-Type must be application/json");
   }
@@ -184,7 +215,7 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
     return reject(res, 400, "Bad Request: unsupported MCP-Protocol-Version '" +
                                 req.get_header_value(kVersionHeader).substr(0, 40) + "'");
   }
-  DecodeResult decoded = decode_message(std::string_view(req.body));
+  DecodeResult decoded = decode_message(std::string_view(*body));
   if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
     res.status = 400;
     res.set_content(to_wire(make_error_response(failure->id, failure->error)), "application/json");
@@ -206,14 +237,14 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
     }
   }
   if (message.kind != MessageKind::kRequest) {
-    if (!enqueue(IncomingMessage{req.body, std::make_shared<DiscardChannel>(), session_id})) {
+    if (!enqueue(IncomingMessage{*body, std::make_shared<DiscardChannel>(), session_id})) {
       return reject(res, 503, "Service Unavailable: the server is shutting down");
     }
     res.status = 202;
     return;
   }
   auto channel = std::make_shared<HttpChannel>();
-  if (!enqueue(IncomingMessage{req.body, channel, session_id})) {
+  if (!enqueue(IncomingMessage{std::move(*body), channel, session_id})) {
     return reject(res, 503, "Service Unavailable: the server is shutting down");
   }
   if (!is_initialize && progress_token(message.params)) {
@@ -318,8 +349,9 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::start(const HttpTransportO
     return s->check_access(req, res) ? httplib::Server::HandlerResponse::Unhandled
                                      : httplib::Server::HandlerResponse::Handled;
   });
-  s->server.Post(kEndpoint, [s](const httplib::Request& req, httplib::Response& res) {
-    s->handle_post(req, res);
+  s->server.Post(kEndpoint, [s](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& read_body) {
+    s->handle_post(req, res, read_body);
   });
   s->server.Delete(kEndpoint, [s](const httplib::Request& req, httplib::Response& res) {
     s->handle_delete(req, res);

@@ -20,7 +20,7 @@ TEST_CASE("get_run waits for a run and returns its summary") {
   CHECK(run["state"] == "complete");
   CHECK(run["done"] == 60);
   CHECK(run["summary"]["cases"] == 60);
-  CHECK(result["structuredContent"]["next_step"].get<std::string>().find("list_cases") == 0);
+  CHECK(result["structuredContent"]["next_step"].get<std::string>().find("Call list_cases") == 0);
   CHECK(ToolFixture::text(result).find("Run " + run_id + " (train, 60 cases x 1 trial) is complete") ==
         0);
 }

@@ -174,6 +174,25 @@ TEST_CASE("a body over the limit is 413") {
   CHECK(res->status == 413);
 }
 
+TEST_CASE("a chunked body over the limit is 413 too") {
+  HttpServer server(std::nullopt, 1024);
+  httplib::Client client("127.0.0.1", server.port());
+  const std::string chunk(512, ' ');
+  auto res = client.Post(
+      "/mcp", httplib::Headers{{"Accept", "application/json, text/event-stream"}},
+      [&](std::size_t offset, httplib::DataSink& sink) {
+        if (offset >= 8 * 1024) {
+          sink.done();
+        } else {
+          sink.write(chunk.data(), chunk.size());
+        }
+        return true;
+      },
+      "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 413);
+}
+
 TEST_CASE("a request with a progress token is answered as an event stream, reply last") {
   HttpServer server;
   const std::string session = server.open_session();
