@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 namespace fapo {
 namespace {
@@ -153,10 +155,42 @@ std::string sha256_hex(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+std::string to_hex(const unsigned char* digest, unsigned int length) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Streams the file in blocks: result files can be far larger than the memory a run may use.
 Result<std::string> sha256_file(const fs::path& path) {
-  auto content = read_file(path);
-  if (!content.ok()) return content.error();
-  return sha256_hex(*content);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return make_error(fs::exists(path) ? ErrorCode::kIo : ErrorCode::kNotFound,
+                      path.string() + ": cannot open file");
+  }
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                   EVP_MD_CTX_free);
+  EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr);
+  std::vector<char> block(1 << 16);
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    if (in.gcount() > 0) {
+      EVP_DigestUpdate(context.get(), block.data(), static_cast<std::size_t>(in.gcount()));
+    }
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context.get(), digest, &length);
+  return to_hex(digest, length);
 }
 
 bool is_within(const fs::path& root, const fs::path& path) {
