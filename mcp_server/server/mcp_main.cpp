@@ -134,6 +134,10 @@ int run_mcp_server(const McpServerOptions& options) {
     spdlog::critical("cannot build the tool table: {}", tools.error().message);
     return 1;
   }
+  std::unique_ptr<Transport> transport;  // declared first: destroyed after the watcher stops
+  // Before any thread exists (run manager, transport, workers), so every thread inherits the
+  // blocked signals and only the watcher receives them.
+  ShutdownSignals signals;
   auto workspace = Workspace::open(options.workspace);
   if (!workspace.ok()) {
     std::fprintf(stderr, "fapo mcp: %s\n", workspace.error().message.c_str());
@@ -143,8 +147,6 @@ int run_mcp_server(const McpServerOptions& options) {
   const ServerContext context{std::filesystem::absolute(options.workspace).lexically_normal(),
                               std::make_shared<RunManager>(std::move(workspace).value())};
 
-  std::unique_ptr<Transport> transport;  // declared first: destroyed after the watcher stops
-  ShutdownSignals signals;  // before any thread exists, so every thread inherits the mask
   int exit_code = 0;
   transport = open_transport(options, exit_code);
   if (!transport) return exit_code;

@@ -145,7 +145,7 @@ for (const [kind, open] of Object.entries(openers)) {
       assert.match(badCursor.content[0].text, /without a cursor/);
     });
 
-    test('resources and prompts answer with (empty) lists', async () => {
+    test('resources and prompts answer with lists', async () => {
       assert.ok(Array.isArray((await client.listResources()).resources));
       assert.ok(Array.isArray((await client.listPrompts()).prompts));
     });
