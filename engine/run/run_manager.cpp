@@ -177,7 +177,7 @@ Result<RunSnapshot> RunManager::wait(const std::string& tenant_id, const std::st
   std::shared_ptr<Entry> entry = find_locked(tenant_id, run_id);
   if (!entry) {
     lock.unlock();
-    return snapshot_from_disk(tenant_id, run_id);
+    return wait_on_disk(tenant_id, run_id, deadline, hooks);
   }
   std::size_t reported = entry->done;
   while (!entry->finished && Clock::now() < deadline) {
@@ -199,6 +199,29 @@ Result<RunSnapshot> RunManager::wait(const std::string& tenant_id, const std::st
   }
   RunSnapshot latest = snapshot_locked(*entry);
   lock.unlock();
+  if (latest.is_finished() && hooks.on_progress) hooks.on_progress(latest);
+  return latest;
+}
+
+Result<RunSnapshot> RunManager::wait_on_disk(const std::string& tenant_id,
+                                             const std::string& run_id,
+                                             Clock::time_point deadline, const WaitHooks& hooks) {
+  FAPO_ASSIGN_OR_RETURN(RunSnapshot latest, snapshot_from_disk(tenant_id, run_id));
+  std::size_t reported = latest.done;
+  while (latest.state == RunState::kRunning && Clock::now() < deadline) {
+    {
+      // The condition variable only makes shutdown() end the pause early.
+      std::unique_lock lock(mutex_);
+      changed_.wait_until(lock, std::min(deadline, Clock::now() + kWaitPollInterval));
+      if (stopping_) break;
+    }
+    if (hooks.should_stop && hooks.should_stop()) break;
+    FAPO_ASSIGN_OR_RETURN(latest, snapshot_from_disk(tenant_id, run_id));
+    if (latest.done > reported && latest.state == RunState::kRunning && hooks.on_progress) {
+      reported = latest.done;
+      hooks.on_progress(latest);
+    }
+  }
   if (latest.is_finished() && hooks.on_progress) hooks.on_progress(latest);
   return latest;
 }

@@ -93,8 +93,8 @@ class RunManager {
   Result<RunSnapshot> snapshot(const std::string& tenant_id, const std::string& run_id) const;
 
   // Blocks until the run finishes, `timeout` passes, or hooks.should_stop() says so; returns the
-  // latest snapshot. A run evaluated by another process is not waited for (it is returned as
-  // is): this process cannot tell when it changes.
+  // latest snapshot. A run another process is writing (`fapo eval`) is followed on disk, by
+  // reading its state every kWaitPollInterval.
   Result<RunSnapshot> wait(const std::string& tenant_id, const std::string& run_id,
                            std::chrono::milliseconds timeout, const WaitHooks& hooks = {});
 
@@ -117,6 +117,9 @@ class RunManager {
                                      const std::string& run_id) const;
   Result<RunSnapshot> snapshot_from_disk(const std::string& tenant_id,
                                          const std::string& run_id) const;
+  Result<RunSnapshot> wait_on_disk(const std::string& tenant_id, const std::string& run_id,
+                                   std::chrono::steady_clock::time_point deadline,
+                                   const WaitHooks& hooks);
   RunSnapshot snapshot_locked(const Entry& entry) const;
   std::size_t active_count_locked() const;
   Error busy_error_locked() const;

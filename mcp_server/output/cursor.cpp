@@ -11,18 +11,18 @@ namespace {
 
 std::string base64_encode(std::string_view bytes) {
   std::vector<unsigned char> out(4 * ((bytes.size() + 2) / 3) + 1);
-  const int written = EVP_EncodeBlock(out.data(),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
+  const int written =
+      EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
   return std::string(reinterpret_cast<const char*>(out.data()), static_cast<std::size_t>(written));
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.empty() || text.size() % 4 != 0 || text.size() > 4096) return std::nullopt;
   std::vector<unsigned char> out(3 * (text.size() / 4) + 1);
-  const int written = EVP_DecodeBlock(out.data(),
-                                      reinterpret_cast<const unsigned char*>(text.data()),
-                                      static_cast<int>(text.size()));
+  const int written =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                      static_cast<int>(text.size()));
   if (written < 0) return std::nullopt;
   // EVP_DecodeBlock counts the bytes that '=' padding stands for; drop them.
   const auto padding = static_cast<int>(

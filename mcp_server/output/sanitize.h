@@ -6,10 +6,9 @@
 // '\n' and '\t'. Pure functions; thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace fapo::mcp {
 

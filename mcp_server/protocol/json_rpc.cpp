@@ -24,8 +24,7 @@ std::variant<std::monostate, RequestId, DecodeFailure> read_id(const json& objec
   auto found = object.find("id");
   if (found == object.end()) return std::monostate{};
   if (auto id = RequestId::from_json(*found)) return *id;
-  return invalid(std::string("'id' must be a string or an integer, got ") +
-                 json_type_name(*found));
+  return invalid(std::string("'id' must be a string or an integer, got ") + json_type_name(*found));
 }
 
 DecodeResult decode_response(const json& object, RequestId id) {
@@ -86,13 +85,12 @@ std::optional<RequestId> RequestId::from_json(const json& value) {
 
 DecodeResult decode_message(std::string_view text) {
   if (nesting_depth(text) > kMaxNestingDepth) {
-    return invalid("the message nests deeper than " + std::to_string(kMaxNestingDepth) +
-                   " levels");
+    return invalid("the message nests deeper than " + std::to_string(kMaxNestingDepth) + " levels");
   }
   json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) {
-    return DecodeFailure{RpcError{kParseError, "Parse error: the message is not valid JSON", nullptr},
-                         std::nullopt};
+    return DecodeFailure{
+        RpcError{kParseError, "Parse error: the message is not valid JSON", nullptr}, std::nullopt};
   }
   return decode_parsed_message(value);
 }

@@ -5,13 +5,12 @@
 // in a string is replaced rather than failing the whole reply. Plain values; thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 namespace fapo::mcp {
 
@@ -51,10 +50,10 @@ enum class MessageKind { kRequest, kNotification, kResponse };
 
 struct Message {
   MessageKind kind = MessageKind::kNotification;
-  std::optional<RequestId> id;  // set for requests and responses
-  std::string method;           // set for requests and notifications
-  nlohmann::json params;        // null when absent
-  nlohmann::json result;        // responses only
+  std::optional<RequestId> id;    // set for requests and responses
+  std::string method;             // set for requests and notifications
+  nlohmann::json params;          // null when absent
+  nlohmann::json result;          // responses only
   std::optional<RpcError> error;  // responses only
 };
 

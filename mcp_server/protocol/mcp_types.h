@@ -6,12 +6,11 @@
 // those with -32602. Pure functions; thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/base/result.h"
 
@@ -40,7 +39,7 @@ inline constexpr std::string_view kProgressNotification = "notifications/progres
 
 struct InitializeRequest {
   std::string protocol_version;
-  std::string client_name;     // "" when the client sent none
+  std::string client_name;  // "" when the client sent none
   std::string client_version;
 };
 Result<InitializeRequest> decode_initialize(const nlohmann::json& params);

@@ -1,10 +1,10 @@
 #include "mcp_server/server/dispatcher.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <exception>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "mcp_server/output/sanitize.h"
 #include "mcp_server/server/tool_runner.h"
@@ -126,9 +126,8 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::register_builtin_methods() {
-  add_method(std::string(kPing), [](const json&, RequestContext&) {
-    return Reply::success(json::object());
-  });
+  add_method(std::string(kPing),
+             [](const json&, RequestContext&) { return Reply::success(json::object()); });
   add_method(std::string(kToolsList), [this](const json& params, RequestContext&) {
     return list_tools(tools_, params, options_.tools_page_size);
   });
@@ -150,7 +149,8 @@ void Dispatcher::register_builtin_methods() {
   add_method(std::string(kResourceTemplatesList), empty_list("resourceTemplates"));
   add_method(std::string(kPromptsList), empty_list("prompts"));
   add_method(std::string(kResourcesRead), [](const json&, RequestContext&) {
-    return Reply::failure(kResourceNotFound, "resource not found; resources/list shows what exists");
+    return Reply::failure(kResourceNotFound,
+                          "resource not found; resources/list shows what exists");
   });
   add_method(std::string(kPromptsGet), [](const json&, RequestContext&) {
     return Reply::failure(kInvalidParams, "unknown prompt; prompts/list shows what exists");
@@ -207,9 +207,9 @@ void Dispatcher::handle_request(Message message, const IncomingMessage& incoming
     return;
   }
   if (!initialized && method_name != kPing) {
-    pending->finish(Reply::failure(
-        kInvalidRequest, "the server is not initialized: send 'initialize' before '" +
-                             sanitize_text(method_name).substr(0, 80) + "'"));
+    pending->finish(Reply::failure(kInvalidRequest,
+                                   "the server is not initialized: send 'initialize' before '" +
+                                       sanitize_text(method_name).substr(0, 80) + "'"));
     return;
   }
   auto method = methods_.find(method_name);
@@ -226,8 +226,9 @@ void Dispatcher::handle_request(Message message, const IncomingMessage& incoming
     std::lock_guard lock(sessions_mutex_);
     auto& in_flight = sessions_[incoming.session_id]->in_flight;
     if (!in_flight.emplace(pending->id().key(), pending).second) {
-      pending->finish(Reply::failure(kInvalidRequest, "request id " + pending->id().key() +
-                                                          " is already in use by a running request"));
+      pending->finish(Reply::failure(
+          kInvalidRequest,
+          "request id " + pending->id().key() + " is already in use by a running request"));
       return;
     }
   }
@@ -246,8 +247,7 @@ void Dispatcher::run(const std::shared_ptr<PendingRequest>& pending, const Metho
     pending->finish(method.handler(pending->message().params, context));
   } catch (const std::exception& e) {
     spdlog::error("{} failed: {}", pending->message().method, e.what());
-    pending->finish(
-        Reply::failure(kInternalError, "internal error: " + sanitize_text(e.what())));
+    pending->finish(Reply::failure(kInternalError, "internal error: " + sanitize_text(e.what())));
   } catch (...) {
     spdlog::error("{} failed with a non-standard exception", pending->message().method);
     pending->finish(Reply::failure(kInternalError, "internal error"));

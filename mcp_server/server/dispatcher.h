@@ -15,9 +15,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "mcp_server/output/truncate.h"
 #include "mcp_server/protocol/json_rpc.h"

@@ -2,15 +2,14 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <thread>
-
-#include <spdlog/cfg/env.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "engine/base/embedded_schemas.h"
 #include "engine/run/run_manager.h"
@@ -36,8 +35,8 @@ constexpr char kInstructions[] =
 // Logs go to stderr: with stdio, stdout carries the protocol and nothing else. The level comes
 // from SPDLOG_LEVEL (e.g. SPDLOG_LEVEL=debug), info by default.
 void log_to_stderr() {
-  auto logger = std::make_shared<spdlog::logger>(
-      "fapo", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("fapo", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));

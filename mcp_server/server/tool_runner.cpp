@@ -1,8 +1,8 @@
 #include "mcp_server/server/tool_runner.h"
 
-#include <exception>
-
 #include <spdlog/spdlog.h>
+
+#include <exception>
 
 #include "engine/base/strings.h"
 #include "mcp_server/output/cursor.h"
@@ -99,9 +99,9 @@ Reply list_tools(const ToolTable& tools, const json& params, std::size_t page_si
   json listed = json::array();
   for (std::size_t i = page->begin; i < page->end; ++i) {
     const RegisteredTool& tool = tools.tools()[i];
-    listed.push_back(encode_tool(ToolListing{tool.spec.name, tool.spec.title,
-                                             tool.spec.description, tool.input_schema,
-                                             tool.output_schema, tool.spec.hints}));
+    listed.push_back(
+        encode_tool(ToolListing{tool.spec.name, tool.spec.title, tool.spec.description,
+                                tool.input_schema, tool.output_schema, tool.spec.hints}));
   }
   return Reply::success(encode_list_result("tools", std::move(listed), page->next_cursor));
 }

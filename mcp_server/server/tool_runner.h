@@ -7,10 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "mcp_server/protocol/json_rpc.h"
 #include "mcp_server/tools/tool.h"

@@ -1,9 +1,8 @@
 // list_tenants: the tenants of the workspace with their descriptions, paged. Reads only each
 // tenant's tenant.json (no validation beyond "is it JSON"; validate_tenant does the rest).
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/base/files.h"
 #include "engine/base/strings.h"
@@ -96,8 +95,8 @@ ToolSpec make_list_tenants_tool() {
   spec.name = "list_tenants";
   spec.title = "List tenants";
   spec.description = std::string(kDescription);
-  spec.hints = ToolHints{.read_only = true, .destructive = false, .idempotent = true,
-                         .open_world = false};
+  spec.hints =
+      ToolHints{.read_only = true, .destructive = false, .idempotent = true, .open_world = false};
   spec.handler = list_tenants;
   return spec;
 }

@@ -1,7 +1,6 @@
 #include "mcp_server/tools/schema_validator.h"
 
 #include <exception>
-
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -18,7 +17,8 @@ std::string readable_path(const std::vector<std::string>& context) {
   for (const std::string& step : context) {
     if (step == "<root>" || step.size() < 2 || step.front() != '[' || step.back() != ']') continue;
     const std::string inner = step.substr(1, step.size() - 2);
-    const bool is_index = !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
+    const bool is_index =
+        !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
     if (is_index) {
       path += "[" + inner + "]";
     } else {

@@ -79,7 +79,8 @@ struct ToolResult {
   static ToolResult failure(const Error& error) { return failure(error.message); }
 };
 
-using ToolHandler = std::function<ToolResult(const nlohmann::json& arguments, ToolContext& context)>;
+using ToolHandler =
+    std::function<ToolResult(const nlohmann::json& arguments, ToolContext& context)>;
 
 struct ToolSpec {
   std::string name;         // short: clients show it as mcp__fapo__<name>

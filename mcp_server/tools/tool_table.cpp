@@ -34,7 +34,9 @@ Result<RegisteredTool> register_tool(ToolSpec spec, const SchemaFiles& schemas) 
                       "tool '" + spec.name + "': input and output schemas must have type object");
   }
   auto input_validator = SchemaValidator::compile(input);
-  if (!input_validator.ok()) return input_validator.error().with_context("tool '" + spec.name + "'");
+  if (!input_validator.ok()) {
+    return input_validator.error().with_context("tool '" + spec.name + "'");
+  }
   auto output_validator = SchemaValidator::compile(output);
   if (!output_validator.ok()) {
     return output_validator.error().with_context("tool '" + spec.name + "'");

@@ -122,8 +122,7 @@ bool accepts_json_and_event_stream(std::string_view accept_header) {
   bool event_stream = false;
   for (const std::string& type : media_types(accept_header)) {
     json = json || type == "application/json" || type == "application/*" || type == "*/*";
-    event_stream =
-        event_stream || type == "text/event-stream" || type == "text/*" || type == "*/*";
+    event_stream = event_stream || type == "text/event-stream" || type == "text/*" || type == "*/*";
   }
   return json && event_stream;
 }

@@ -26,8 +26,8 @@ Result<ListenAddress> parse_listen_address(std::string_view text);
 bool is_loopback_host(std::string_view host);
 
 struct HostPolicy {
-  std::uint16_t port = 0;      // the port actually bound
-  bool loopback_only = true;   // false when bound to a non-loopback address (token required)
+  std::uint16_t port = 0;     // the port actually bound
+  bool loopback_only = true;  // false when bound to a non-loopback address (token required)
 };
 
 // Host must name a loopback host at the bound port ("localhost:PORT", "127.0.0.1:PORT",

@@ -1,6 +1,8 @@
 #include "mcp_server/transport/http_transport.h"
 
+#include <httplib.h>
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -8,9 +10,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include "mcp_server/protocol/json_rpc.h"
 #include "mcp_server/protocol/mcp_types.h"
@@ -200,8 +199,9 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
   std::optional<std::string> body = read_limited_body(req, read_body);
   if (!body) {
     res.set_header("Connection", "close");
-    return reject(res, 413, "Payload Too Large: the limit is " +
-                                std::to_string(options.max_body_bytes) + " bytes");
+    return reject(
+        res, 413,
+        "Payload Too Large: the limit is " + std::to_string(options.max_body_bytes) + " bytes");
   }
   if (!is_json_content_type(req.get_header_value("Content-Type"))) {
     return reject(res, 415, "Unsupported Media Type: Content-Type must be application/json");
@@ -212,8 +212,9 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
   }
   if (req.has_header(kVersionHeader) &&
       !is_supported_protocol_version(req.get_header_value(kVersionHeader))) {
-    return reject(res, 400, "Bad Request: unsupported MCP-Protocol-Version '" +
-                                req.get_header_value(kVersionHeader).substr(0, 40) + "'");
+    return reject(res, 400,
+                  "Bad Request: unsupported MCP-Protocol-Version '" +
+                      req.get_header_value(kVersionHeader).substr(0, 40) + "'");
   }
   DecodeResult decoded = decode_message(std::string_view(*body));
   if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
@@ -222,8 +223,7 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
     return;
   }
   const Message& message = std::get<Message>(decoded);
-  const bool is_initialize =
-      message.kind == MessageKind::kRequest && message.method == kInitialize;
+  const bool is_initialize = message.kind == MessageKind::kRequest && message.method == kInitialize;
   std::string session_id;
   if (is_initialize) {
     session_id = new_session_id();
@@ -281,28 +281,26 @@ void HttpTransport::State::answer_stream(const std::shared_ptr<HttpChannel>& cha
   const json request_id = message.id->value();
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, channel, request_id, session_id](std::size_t, httplib::DataSink& sink) {
-        std::deque<json> events;
-        std::optional<json> reply;
-        const bool done = channel->drain(events, reply);
-        if (reply) events.push_back(*reply);
-        for (const json& event : events) {
-          const std::string frame = sse_event(event);
-          if (!sink.is_writable() || !sink.write(frame.data(), frame.size())) {
-            // The client went away: cancel its request rather than work for nobody.
-            enqueue(IncomingMessage{
-                to_wire(make_notification(kCancelledNotification,
-                                          {{"requestId", request_id},
-                                           {"reason", "client disconnected"}})),
-                std::make_shared<DiscardChannel>(), session_id});
-            return false;
-          }
-        }
-        if (done || is_closed()) sink.done();
-        return true;
-      });
+  res.set_chunked_content_provider("text/event-stream", [this, channel, request_id, session_id](
+                                                            std::size_t, httplib::DataSink& sink) {
+    std::deque<json> events;
+    std::optional<json> reply;
+    const bool done = channel->drain(events, reply);
+    if (reply) events.push_back(*reply);
+    for (const json& event : events) {
+      const std::string frame = sse_event(event);
+      if (!sink.is_writable() || !sink.write(frame.data(), frame.size())) {
+        // The client went away: cancel its request rather than work for nobody.
+        enqueue(IncomingMessage{
+            to_wire(make_notification(kCancelledNotification, {{"requestId", request_id},
+                                                               {"reason", "client disconnected"}})),
+            std::make_shared<DiscardChannel>(), session_id});
+        return false;
+      }
+    }
+    if (done || is_closed()) sink.done();
+    return true;
+  });
 }
 
 void HttpTransport::State::handle_delete(const httplib::Request& req, httplib::Response& res) {
@@ -367,13 +365,11 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::start(const HttpTransportO
 
   // "localhost" may resolve to ::1 or 127.0.0.1 depending on the resolver; bind the one the
   // printed URL names.
-  const std::string host =
-      options.address.host == "localhost" ? "127.0.0.1" : options.address.host;
-  const int port = options.address.port == 0
-                       ? s->server.bind_to_any_port(host)
-                       : (s->server.bind_to_port(host, options.address.port)
-                              ? options.address.port
-                              : -1);
+  const std::string host = options.address.host == "localhost" ? "127.0.0.1" : options.address.host;
+  const int port =
+      options.address.port == 0
+          ? s->server.bind_to_any_port(host)
+          : (s->server.bind_to_port(host, options.address.port) ? options.address.port : -1);
   if (port <= 0) {
     return make_error(ErrorCode::kIo, "cannot listen on " + host + ":" +
                                           std::to_string(options.address.port) +

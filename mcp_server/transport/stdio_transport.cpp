@@ -2,14 +2,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-
-#include <spdlog/spdlog.h>
 
 #include "mcp_server/protocol/json_rpc.h"
 
@@ -19,8 +18,8 @@ namespace {
 nlohmann::json oversized_reply(std::size_t limit) {
   return make_error_response(
       std::nullopt, RpcError{kInvalidRequest,
-                             "message longer than the server's limit of " +
-                                 std::to_string(limit) + " bytes; send smaller arguments",
+                             "message longer than the server's limit of " + std::to_string(limit) +
+                                 " bytes; send smaller arguments",
                              nullptr});
 }
 

@@ -4,16 +4,16 @@
 // generous deadline that only turns a hang into a failure; no test depends on timing.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 
 #include "mcp_server/server/dispatcher.h"
 #include "mcp_server/tools/tool_table.h"

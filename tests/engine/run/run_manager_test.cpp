@@ -227,13 +227,54 @@ TEST_CASE("knows runs it did not start from disk, and refuses to cancel a finish
   CHECK(known->done == 60);
   CHECK(known->mean == doctest::Approx(summary->mean));
   CHECK(known->summary->standard_error == doctest::Approx(summary->standard_error));
-  // wait does not block on a run this process does not evaluate.
   CHECK(manager.wait("multihop_qa", summary->run_id, kLongWait)->state == RunState::kComplete);
   CHECK(manager.cancel("multihop_qa", summary->run_id)->state == RunState::kComplete);
 
   auto unknown = manager.snapshot("multihop_qa", "r20200101-000000-abcdef");
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().code == ErrorCode::kNotFound);
+}
+
+// TODO(#4): the waiter does not yet observe a run finished by another writer; re-enable
+// when the run manager re-reads the manifest after the writer releases its lock.
+TEST_CASE("wait follows a run another writer is evaluating until it finishes" * doctest::skip()) {
+  testing::TempDir dir;
+  const Workspace workspace = open_workspace(dir.path());
+  RunStore store(workspace, "qa");
+  RunPlan plan;
+  plan.variant_id = "v001";
+  plan.split = "train";
+  plan.case_ids = {"a", "b"};
+  auto writer = store.create(plan);  // holds the run's lock, as `fapo eval` would
+  REQUIRE(writer.ok());
+  const std::string run_id = writer->plan().run_id;
+  REQUIRE(writer->append_result({{"case_id", "a"}, {"trial", 0}, {"score", 100}}).ok());
+  REQUIRE(writer->write_progress({{"done", 1}, {"total", 2}, {"mean", 100.0}}, true).ok());
+
+  RunManager manager(workspace);
+  auto running = manager.snapshot("qa", run_id);
+  REQUIRE(running.ok());
+  CHECK(running->state == RunState::kRunning);
+  CHECK_FALSE(running->active);
+  CHECK(running->done == 1);
+  auto refused = manager.cancel("qa", run_id);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("another process") != std::string::npos);
+
+  // The writer finishes as soon as the waiter has looked at the run once.
+  std::atomic<bool> finished{false};
+  WaitHooks hooks;
+  hooks.should_stop = [&] {
+    if (!finished.exchange(true)) {
+      REQUIRE(writer->append_result({{"case_id", "b"}, {"trial", 0}, {"score", 0}}).ok());
+      REQUIRE(writer->finish({{"results", 2}, {"mean", 50.0}}, "complete").ok());
+    }
+    return false;
+  };
+  auto done = manager.wait("qa", run_id, kLongWait, hooks);
+  REQUIRE(done.ok());
+  CHECK(done->state == RunState::kComplete);
+  CHECK(done->mean == doctest::Approx(50.0));
 }
 
 }  // namespace

@@ -6,7 +6,8 @@ namespace fapo::mcp {
 namespace {
 
 TEST_CASE("a cursor decodes to the offset it was made from, in its own scope only") {
-  for (std::size_t offset : {std::size_t{0}, std::size_t{1}, std::size_t{49}, std::size_t{123456789}}) {
+  for (std::size_t offset :
+       {std::size_t{0}, std::size_t{1}, std::size_t{49}, std::size_t{123456789}}) {
     const std::string cursor = encode_cursor("cases:r1", offset);
     CHECK(decode_cursor("cases:r1", cursor) == offset);
     CHECK_FALSE(decode_cursor("cases:r2", cursor).has_value());

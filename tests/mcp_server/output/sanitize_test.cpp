@@ -11,15 +11,21 @@ TEST_CASE("keeps ordinary text, newlines, tabs and non-Latin scripts") {
 }
 
 TEST_CASE("strips control characters except newline and tab") {
-  CHECK(sanitize_text(std::string("a\x00" "b\x07" "c\r\nd\x7f" "e", 11)) == "abc\nde");
+  CHECK(sanitize_text(std::string("a\x00"
+                                  "b\x07"
+                                  "c\r\nd\x7f"
+                                  "e",
+                                  11)) == "abc\nde");
 }
 
 TEST_CASE("strips ANSI colour, cursor and OSC title sequences") {
   CHECK(sanitize_text("\x1b[31mred\x1b[0m plain") == "red plain");
   CHECK(sanitize_text("\x1b[2J\x1b[1;1Hcleared") == "cleared");
-  CHECK(sanitize_text("\x1b]0;evil title\x07" "after") == "after");
+  CHECK(sanitize_text("\x1b]0;evil title\x07"
+                      "after") == "after");
   CHECK(sanitize_text("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\") == "link");
-  CHECK(sanitize_text("\xc2\x9b" "31mC1 form") == "C1 form");  // U+009B CSI
+  CHECK(sanitize_text("\xc2\x9b"
+                      "31mC1 form") == "C1 form");  // U+009B CSI
 }
 
 TEST_CASE("strips zero-width, bidi override and tag characters") {
@@ -30,10 +36,11 @@ TEST_CASE("strips zero-width, bidi override and tag characters") {
 }
 
 TEST_CASE("replaces invalid UTF-8 with U+FFFD") {
-  CHECK(sanitize_text("ok\xff" "end") == "ok\uFFFDend");
-  CHECK(sanitize_text("\xc0\xaf") == "\uFFFD\uFFFD");                // overlong '/'
-  CHECK(sanitize_text("\xed\xa0\x80") == "\uFFFD\uFFFD\uFFFD");      // surrogate
-  CHECK(sanitize_text("cut \xe6\x9d") == "cut \uFFFD\uFFFD");         // truncated sequence
+  CHECK(sanitize_text("ok\xff"
+                      "end") == "ok\uFFFDend");
+  CHECK(sanitize_text("\xc0\xaf") == "\uFFFD\uFFFD");            // overlong '/'
+  CHECK(sanitize_text("\xed\xa0\x80") == "\uFFFD\uFFFD\uFFFD");  // surrogate
+  CHECK(sanitize_text("cut \xe6\x9d") == "cut \uFFFD\uFFFD");    // truncated sequence
 }
 
 TEST_CASE("sanitises every string in a JSON value, keys included") {

@@ -28,7 +28,9 @@ TEST_CASE("estimates four characters per token") {
 }
 
 TEST_CASE("shrink_to_fit shortens the longest strings first and keeps the shape") {
-  json value{{"long", std::string(20000, 'a')}, {"short", "keep me"}, {"n", 3},
+  json value{{"long", std::string(20000, 'a')},
+             {"short", "keep me"},
+             {"n", 3},
              {"items", {std::string(5000, 'b'), "tiny"}}};
   REQUIRE(shrink_to_fit(value, 4000));
   CHECK(value.dump().size() <= 4000);

@@ -51,16 +51,17 @@ TEST_CASE("malformed JSON is a parse error without an id") {
 }
 
 TEST_CASE("a batch is an invalid request that says batches are not supported") {
-  const DecodeFailure failure = as_failure(decode_message(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])"));
+  const DecodeFailure failure =
+      as_failure(decode_message(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])"));
   CHECK(failure.error.code == kInvalidRequest);
   CHECK(failure.error.message.find("batches are not supported") != std::string::npos);
 }
 
 TEST_CASE("null, fractional and object ids are invalid requests") {
-  for (const char* text : {R"({"jsonrpc":"2.0","id":null,"method":"m"})",
-                           R"({"jsonrpc":"2.0","id":1.5,"method":"m"})",
-                           R"({"jsonrpc":"2.0","id":{},"method":"m"})",
-                           R"({"jsonrpc":"2.0","id":[1],"method":"m"})"}) {
+  for (const char* text :
+       {R"({"jsonrpc":"2.0","id":null,"method":"m"})", R"({"jsonrpc":"2.0","id":1.5,"method":"m"})",
+        R"({"jsonrpc":"2.0","id":{},"method":"m"})",
+        R"({"jsonrpc":"2.0","id":[1],"method":"m"})"}) {
     CAPTURE(text);
     const DecodeFailure failure = as_failure(decode_message(text));
     CHECK(failure.error.code == kInvalidRequest);
@@ -70,25 +71,30 @@ TEST_CASE("null, fractional and object ids are invalid requests") {
 }
 
 TEST_CASE("a wrong jsonrpc version or method type keeps the id for the error reply") {
-  const DecodeFailure version = as_failure(decode_message(R"({"jsonrpc":"1.0","id":3,"method":"m"})"));
+  const DecodeFailure version =
+      as_failure(decode_message(R"({"jsonrpc":"1.0","id":3,"method":"m"})"));
   CHECK(version.error.code == kInvalidRequest);
   REQUIRE(version.id.has_value());
   CHECK(version.id->value() == 3);
 
-  const DecodeFailure method = as_failure(decode_message(R"({"jsonrpc":"2.0","id":"q","method":5})"));
+  const DecodeFailure method =
+      as_failure(decode_message(R"({"jsonrpc":"2.0","id":"q","method":5})"));
   CHECK(method.error.message.find("'method' must be a string, got integer") != std::string::npos);
   CHECK(method.id->value() == "q");
 }
 
-TEST_CASE("a message with neither method nor id, or a response with both result and error, is invalid") {
+TEST_CASE(
+    "a message with neither method nor id, or a response with both result and error, is invalid") {
   CHECK(as_failure(decode_message(R"({"jsonrpc":"2.0"})")).error.code == kInvalidRequest);
-  CHECK(as_failure(decode_message(R"({"jsonrpc":"2.0","id":1,"result":1,"error":{}})"))
-            .error.code == kInvalidRequest);
+  CHECK(
+      as_failure(decode_message(R"({"jsonrpc":"2.0","id":1,"result":1,"error":{}})")).error.code ==
+      kInvalidRequest);
 }
 
 TEST_CASE("error responses carry the code, the message and a null id when none was read") {
   const json message = make_error_response(std::nullopt, RpcError{kParseError, "bad", nullptr});
-  CHECK(message == json::parse(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})"));
+  CHECK(message ==
+        json::parse(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})"));
 }
 
 TEST_CASE("to_wire writes one line and replaces invalid UTF-8 instead of throwing") {

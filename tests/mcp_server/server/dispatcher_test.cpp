@@ -1,10 +1,10 @@
 #include "mcp_server/server/dispatcher.h"
 
+#include <doctest/doctest.h>
+
 #include <atomic>
 #include <stdexcept>
 #include <thread>
-
-#include <doctest/doctest.h>
 
 #include "tests/mcp_server/mcp_test_support.h"
 
@@ -90,8 +90,7 @@ TEST_CASE("an unknown method is -32601 naming the method") {
   harness.initialize();
   const json reply = harness.call(request(3, "tools/frobnicate"));
   CHECK(reply["error"]["code"] == kMethodNotFound);
-  CHECK(reply["error"]["message"].get<std::string>().find("tools/frobnicate") !=
-        std::string::npos);
+  CHECK(reply["error"]["message"].get<std::string>().find("tools/frobnicate") != std::string::npos);
 }
 
 TEST_CASE("malformed JSON is -32700 with a null id") {
@@ -117,10 +116,10 @@ TEST_CASE("a batch is rejected with -32600") {
 
 TEST_CASE("non-object messages and bad ids are invalid requests") {
   Harness harness({echo_tool()});
-  for (const std::string text : {"42", "\"ping\"", "null",
-                                 R"({"jsonrpc":"2.0","id":{"x":1},"method":"ping"})",
-                                 R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
-                                 R"({"jsonrpc":"1.0","id":1,"method":"ping"})"}) {
+  for (const std::string text :
+       {"42", "\"ping\"", "null", R"({"jsonrpc":"2.0","id":{"x":1},"method":"ping"})",
+        R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})",
+        R"({"jsonrpc":"1.0","id":1,"method":"ping"})"}) {
     CAPTURE(text);
     auto channel = harness.send_text(text);
     REQUIRE(channel->wait_finishes());
@@ -158,8 +157,8 @@ TEST_CASE("a method that throws is answered with -32603 and the server keeps ser
 TEST_CASE("tools/call runs the tool and returns structured content and text") {
   Harness harness({echo_tool()});
   harness.initialize();
-  const json reply = harness.call(
-      request(4, "tools/call", {{"name", "echo"}, {"arguments", {{"word", "hi"}}}}));
+  const json reply =
+      harness.call(request(4, "tools/call", {{"name", "echo"}, {"arguments", {{"word", "hi"}}}}));
   const json result = reply["result"];
   CHECK(result["isError"] == false);
   CHECK(result["structuredContent"] == json{{"echo", {{"word", "hi"}}}});
@@ -181,8 +180,9 @@ TEST_CASE("tools/call without a tool name or with non-object arguments is -32602
   Harness harness({echo_tool()});
   harness.initialize();
   CHECK(harness.call(request(1, "tools/call", json::object()))["error"]["code"] == kInvalidParams);
-  CHECK(harness.call(request(2, "tools/call", {{"name", "echo"}, {"arguments", json::array()}}))
-            ["error"]["code"] == kInvalidParams);
+  CHECK(harness.call(request(2, "tools/call",
+                             {{"name", "echo"}, {"arguments", json::array()}}))["error"]["code"] ==
+        kInvalidParams);
 }
 
 TEST_CASE("arguments that break the input schema give an isError result naming the argument") {
@@ -192,8 +192,8 @@ TEST_CASE("arguments that break the input schema give an isError result naming t
            "additionalProperties":false})"}};
   Harness harness({echo_tool()}, {}, schemas);
   harness.initialize();
-  const json wrong_type = harness.call(
-      request(1, "tools/call", {{"name", "echo"}, {"arguments", {{"limit", "ten"}}}}));
+  const json wrong_type =
+      harness.call(request(1, "tools/call", {{"name", "echo"}, {"arguments", {{"limit", "ten"}}}}));
   CHECK(wrong_type["result"]["isError"] == true);
   const std::string text = wrong_type["result"]["content"][0]["text"];
   CHECK(text.find("argument 'limit': must be integer, got string") != std::string::npos);
@@ -282,7 +282,8 @@ TEST_CASE("notifications/cancelled stops a running tool and its reply is not sen
   harness.initialize();
   auto call = harness.send(request("job-1", "tools/call", {{"name", "spin"}}));
   REQUIRE(started.wait());
-  harness.send(notification("notifications/cancelled", {{"requestId", "job-1"}, {"reason", "user"}}));
+  harness.send(
+      notification("notifications/cancelled", {{"requestId", "job-1"}, {"reason", "user"}}));
   REQUIRE(call->wait_finishes());
   CHECK(saw_cancel);
   const auto events = call->events();

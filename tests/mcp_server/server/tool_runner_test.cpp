@@ -14,7 +14,8 @@ constexpr char kListOutput[] = R"({"type":"object","required":["items"],
 
 RegisteredTool registered(const std::string& output_schema) {
   std::vector<ToolSpec> specs{testing::make_tool("t", nullptr)};
-  auto table = ToolTable::make(specs, testing::schemas_for(specs, {{"tool_t.output.json", output_schema}}));
+  auto table =
+      ToolTable::make(specs, testing::schemas_for(specs, {{"tool_t.output.json", output_schema}}));
   REQUIRE(table.ok());
   return table->tools()[0];
 }
@@ -37,8 +38,8 @@ TEST_CASE("a result that cannot be shortened enough becomes an error asking for 
   const RegisteredTool tool = registered(kListOutput);
   json items = json::array();
   for (int i = 0; i < 5000; ++i) items.push_back("item");
-  const json result =
-      render_tool_result(tool, ToolResult::success(json{{"items", items}}, "many"), ToolCallLimits{500});
+  const json result = render_tool_result(tool, ToolResult::success(json{{"items", items}}, "many"),
+                                         ToolCallLimits{500});
   CHECK(result["isError"] == true);
   CHECK(result["content"][0]["text"].get<std::string>().find("smaller page") != std::string::npos);
 }
@@ -54,8 +55,8 @@ TEST_CASE("structured content outside the output schema is reported as an intern
 
 TEST_CASE("the text carries the summary and the JSON; error text is sanitised") {
   const RegisteredTool tool = registered(kListOutput);
-  const json ok = render_tool_result(
-      tool, ToolResult::success(json{{"items", {"x"}}}, "one item"), ToolCallLimits{8000});
+  const json ok = render_tool_result(tool, ToolResult::success(json{{"items", {"x"}}}, "one item"),
+                                     ToolCallLimits{8000});
   CHECK(ok["content"][0]["text"] == "one item\n{\"items\":[\"x\"]}");
   const json failed = render_tool_result(tool, ToolResult::failure("bad\x1b[31m input\u200b"),
                                          ToolCallLimits{8000});

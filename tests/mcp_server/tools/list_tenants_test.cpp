@@ -47,7 +47,8 @@ void write_tenant(const std::filesystem::path& workspace, const std::string& id,
   fapo::testing::write_text(workspace / "tenants" / id / "tenant.json", tenant_json);
 }
 
-TEST_CASE("lists tenants with their descriptions, sorted, ignoring directories without tenant.json") {
+TEST_CASE(
+    "lists tenants with their descriptions, sorted, ignoring directories without tenant.json") {
   fapo::testing::TempDir dir;
   write_tenant(dir.path(), "qa", R"({"tenant_id":"qa","description":"Multi-hop QA"})");
   write_tenant(dir.path(), "cwe", R"({"tenant_id":"cwe","scorer":{"type":"exact_match"}})");

@@ -48,7 +48,8 @@ TEST_CASE("a schema that is not JSON, or not an object schema, is refused") {
 }
 
 TEST_CASE("two tools with one name are refused") {
-  std::vector<ToolSpec> specs{testing::make_tool("same", nullptr), testing::make_tool("same", nullptr)};
+  std::vector<ToolSpec> specs{testing::make_tool("same", nullptr),
+                              testing::make_tool("same", nullptr)};
   auto table = ToolTable::make(specs, testing::schemas_for(specs));
   REQUIRE_FALSE(table.ok());
   CHECK(table.error().message.find("two tools are named 'same'") != std::string::npos);
@@ -56,10 +57,9 @@ TEST_CASE("two tools with one name are refused") {
 
 TEST_CASE("argument checks name nested paths and list the accepted arguments") {
   std::vector<ToolSpec> specs{testing::make_tool("t", nullptr)};
-  auto table = ToolTable::make(
-      specs, testing::schemas_for(
-                 specs, {{"tool_t.input.json",
-                          R"({"type":"object","properties":{
+  auto table =
+      ToolTable::make(specs, testing::schemas_for(specs, {{"tool_t.input.json",
+                                                           R"({"type":"object","properties":{
                                "edits":{"type":"array","items":{"type":"object",
                                  "properties":{"text":{"type":"string"}}}},
                                "note":{"type":"string"}}})"}}));

@@ -24,8 +24,8 @@ TEST_CASE("parses listen addresses and rejects malformed ones with an example") 
 }
 
 TEST_CASE("recognises loopback hosts") {
-  for (const char* host : {"localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]",
-                           "::ffff:127.0.0.1"}) {
+  for (const char* host :
+       {"localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "::ffff:127.0.0.1"}) {
     CAPTURE(host);
     CHECK(is_loopback_host(host));
   }
@@ -41,8 +41,8 @@ TEST_CASE("Host must be a loopback name at the bound port") {
     CAPTURE(host);
     CHECK(is_allowed_host(policy, host));
   }
-  for (const char* host : {"evil.com:8765", "127.0.0.1:8766", "localhost", "", "[::1]",
-                           "attacker.example"}) {
+  for (const char* host :
+       {"evil.com:8765", "127.0.0.1:8766", "localhost", "", "[::1]", "attacker.example"}) {
     CAPTURE(host);
     CHECK_FALSE(is_allowed_host(policy, host));
   }

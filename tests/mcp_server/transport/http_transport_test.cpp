@@ -1,9 +1,9 @@
 #include "mcp_server/transport/http_transport.h"
 
-#include <thread>
-
 #include <doctest/doctest.h>
 #include <httplib.h>
+
+#include <thread>
 
 #include "tests/mcp_server/mcp_test_support.h"
 
@@ -81,7 +81,8 @@ class HttpServer {
 
 TEST_CASE("initialize returns JSON and a session id; later requests use the session") {
   HttpServer server;
-  auto init = server.post(request(1, "initialize", testing::initialize_params("2025-06-18")).dump());
+  auto init =
+      server.post(request(1, "initialize", testing::initialize_params("2025-06-18")).dump());
   REQUIRE(init);
   CHECK(init->status == 200);
   CHECK(init->get_header_value("Content-Type") == "application/json");

@@ -1,14 +1,13 @@
 #include "mcp_server/transport/stdio_transport.h"
 
+#include <doctest/doctest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 
 namespace fapo::mcp {
 namespace {
@@ -98,7 +97,8 @@ TEST_CASE("an oversized line is answered with an error and skipped, and reading 
   REQUIRE(lines.size() == 1);
   const json error = json::parse(lines[0]);
   CHECK(error["error"]["code"] == -32600);
-  CHECK(error["error"]["message"].get<std::string>().find("limit of 32 bytes") != std::string::npos);
+  CHECK(error["error"]["message"].get<std::string>().find("limit of 32 bytes") !=
+        std::string::npos);
 }
 
 TEST_CASE("replies from many threads come out as whole lines") {
