@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
 PACKAGES=(g++ cmake make pkg-config python3
           nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev libcpp-httplib-dev
-          libssl-dev libsqlite3-dev libvalijson-dev libstemmer-dev libcli11-dev libxxhash-dev
-          nodejs npm)
+          libssl-dev libsqlite3-dev libvalijson-dev libstemmer-dev libcli11-dev libxxhash-dev)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -23,7 +22,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# node and npm may come from elsewhere than Debian on a developer machine; that is fine.
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FAPO_CMAKE_ARGS:-} >/dev/null
 cmake --build "$BUILD_DIR" -j "$jobs"
