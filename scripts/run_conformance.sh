@@ -17,6 +17,7 @@ if [[ ! -x "$bin" ]]; then
   echo "run_conformance: no fapo executable at '$bin'; build it or pass its path" >&2
   exit 2
 fi
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
 suite_dir="$repo/tests/e2e/conformance"
 cd "$suite_dir"
