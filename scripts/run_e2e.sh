@@ -23,4 +23,4 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 node --test --test-concurrency=1 --test-reporter=spec \
-  mcp_client.test.mjs inspector_cli.test.mjs robustness.test.mjs http_raw.test.mjs
+  tools.test.mjs mcp_client.test.mjs inspector_cli.test.mjs robustness.test.mjs http_raw.test.mjs
