@@ -141,20 +141,6 @@ Result<std::size_t> drop_partial_last_line(const fs::path& path) {
   return static_cast<std::size_t>(size - keep);
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
-
 namespace {
 
 std::string to_hex(const unsigned char* digest, unsigned int length) {
@@ -169,6 +155,13 @@ std::string to_hex(const unsigned char* digest, unsigned int length) {
 }
 
 }  // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return to_hex(digest, length);
+}
 
 // Streams the file in blocks: result files can be far larger than the memory a run may use.
 Result<std::string> sha256_file(const fs::path& path) {

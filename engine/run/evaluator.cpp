@@ -190,10 +190,12 @@ nlohmann::json result_line(const Case& item, int trial, const CaseTrace& trace,
 // Runs the jobs on `workers` threads; the calling thread reads the dataset into the queue.
 class RunLoop {
  public:
-  RunLoop(PreparedRun& run, RunWriter& writer, EvalObserver* observer,
-          const std::atomic<bool>* cancel, std::size_t total, std::size_t done)
-      : run_(run), writer_(writer), observer_(observer), cancel_(cancel), total_(total),
-        done_(done) {}
+  // `ids` (the plan's case ids) is borrowed and must outlive the loop.
+  RunLoop(PreparedRun& run, const std::unordered_set<std::string>& ids, RunWriter& writer,
+          EvalObserver* observer, const std::atomic<bool>* cancel, std::size_t total,
+          std::size_t done)
+      : run_(run), ids_(ids), writer_(writer), observer_(observer), cancel_(cancel),
+        total_(total), done_(done) {}
 
   Status run(int workers) {
     const auto& model = run_.tenant.config.task_model;
@@ -205,9 +207,8 @@ class RunLoop {
     for (int i = 0; i < workers; ++i) {
       threads.emplace_back([&] { work(executor, queue); });
     }
-    std::unordered_set<std::string> ids(run_.case_ids.begin(), run_.case_ids.end());
     int trials = writer_.plan().trials;
-    Status read = for_each_split_case(run_.tenant, ids, [&](Case&& item) {
+    Status read = for_each_split_case(run_.tenant, ids_, [&](Case&& item) {
       auto shared = std::make_shared<const Case>(std::move(item));
       for (int trial = 0; trial < trials; ++trial) {
         if (stopping()) return false;
@@ -276,6 +277,7 @@ class RunLoop {
   }
 
   PreparedRun& run_;
+  const std::unordered_set<std::string>& ids_;
   RunWriter& writer_;
   EvalObserver* observer_;
   const std::atomic<bool>* cancel_;
@@ -343,7 +345,7 @@ Result<RunSummary> evaluate(const Workspace& workspace, const EvalRequest& reque
   if (observer) observer->on_started(plan.run_id, total, done);
   int workers = request.concurrency > 0 ? request.concurrency
                                         : std::max(1, run.tenant.config.task_model.concurrency);
-  RunLoop loop(run, writer, observer, cancel, total, done);
+  RunLoop loop(run, ids, writer, observer, cancel, total, done);
   Status ran = loop.run(workers);
   std::string status = ran.ok() ? (loop.cancelled() ? "cancelled" : "complete") : "failed";
   FAPO_ASSIGN_OR_RETURN(RunSummary summary, summarize(store, writer, run));

@@ -28,25 +28,19 @@ constexpr std::string_view kDescription =
     "to stop.";
 
 ToolResult cancel_run(const json& arguments, ToolContext& context) {
-  auto workspace = open_tenant(context.server, arguments);
-  if (!workspace.ok()) return ToolResult::failure(workspace.error());
-  auto manager = run_manager(context.server);
-  if (!manager.ok()) return ToolResult::failure(manager.error());
-  const std::string tenant_id = arguments["tenant_id"];
-  const std::string run_id = arguments["run_id"];
-
-  auto before = (*manager)->snapshot(tenant_id, run_id);
-  if (!before.ok()) return ToolResult::failure(before.error());
-  if (Status allowed = check_aggregate_access(before->split, "Runs"); !allowed.ok()) {
-    return ToolResult::failure(allowed.error());
-  }
+  auto target = open_run(context.server, arguments, RunDetail::kAggregates, "Runs");
+  if (!target.ok()) return ToolResult::failure(target.error());
+  RunManager* manager = target->manager;
+  const std::string& tenant_id = target->tenant_id;
+  const std::string run_id = target->run.run_id;
+  const RunSnapshot* before = &target->run;
   const bool was_finished = before->is_finished() || before->state == RunState::kInterrupted;
-  auto run = (*manager)->cancel(tenant_id, run_id);
+  auto run = manager->cancel(tenant_id, run_id);
   if (!run.ok()) return ToolResult::failure(run.error());
   if (!was_finished) {
     WaitHooks hooks;
     hooks.should_stop = [&] { return context.cancel.is_cancelled(); };
-    run = (*manager)->wait(tenant_id, run_id, kStopWait, hooks);
+    run = manager->wait(tenant_id, run_id, kStopWait, hooks);
     if (!run.ok()) return ToolResult::failure(run.error());
   }
   const bool stopped = run->state != RunState::kRunning;

@@ -104,18 +104,14 @@ std::string summarize(const json& result) {
 }
 
 ToolResult get_case(const json& arguments, ToolContext& context) {
-  auto workspace = open_tenant(context.server, arguments);
-  if (!workspace.ok()) return ToolResult::failure(workspace.error());
-  auto manager = run_manager(context.server);
-  if (!manager.ok()) return ToolResult::failure(manager.error());
-  const std::string tenant_id = arguments["tenant_id"];
+  auto target =
+      open_run(context.server, arguments, RunDetail::kIndividualCases, "Individual cases");
+  if (!target.ok()) return ToolResult::failure(target.error());
+  const Workspace* workspace = &target->workspace;
+  const std::string& tenant_id = target->tenant_id;
   const std::string case_id = arguments["case_id"];
   const int trial = arguments.value("trial", 0);
-  auto run = (*manager)->snapshot(tenant_id, arguments["run_id"].get<std::string>());
-  if (!run.ok()) return ToolResult::failure(run.error());
-  if (Status allowed = check_case_access(run->split, "Individual cases"); !allowed.ok()) {
-    return ToolResult::failure(allowed.error());
-  }
+  const RunSnapshot* run = &target->run;
   RunStore store(*workspace, tenant_id);
   auto plan = store.load_plan(run->run_id);
   if (!plan.ok()) return ToolResult::failure(plan.error());

@@ -42,18 +42,12 @@ std::string next_step(const RunSnapshot& run) {
 }
 
 ToolResult get_run(const json& arguments, ToolContext& context) {
-  auto workspace = open_tenant(context.server, arguments);
-  if (!workspace.ok()) return ToolResult::failure(workspace.error());
-  auto manager = run_manager(context.server);
-  if (!manager.ok()) return ToolResult::failure(manager.error());
-  const std::string tenant_id = arguments["tenant_id"];
-  const std::string run_id = arguments["run_id"];
-
-  auto run = (*manager)->snapshot(tenant_id, run_id);
-  if (!run.ok()) return ToolResult::failure(run.error());
-  if (Status allowed = check_aggregate_access(run->split, "Results"); !allowed.ok()) {
-    return ToolResult::failure(allowed.error());
-  }
+  auto target = open_run(context.server, arguments, RunDetail::kAggregates, "Results");
+  if (!target.ok()) return ToolResult::failure(target.error());
+  RunManager* manager = target->manager;
+  const std::string& tenant_id = target->tenant_id;
+  const std::string run_id = target->run.run_id;
+  Result<RunSnapshot> run = target->run;
   const auto wait = wait_argument(arguments);
   if (wait.count() > 0 && !run->is_finished()) {
     context.progress.report(static_cast<double>(run->done), static_cast<double>(run->total),
@@ -64,7 +58,7 @@ ToolResult get_run(const json& arguments, ToolContext& context) {
                               progress_message(now));
     };
     hooks.should_stop = [&] { return context.cancel.is_cancelled(); };
-    run = (*manager)->wait(tenant_id, run_id, wait, hooks);
+    run = manager->wait(tenant_id, run_id, wait, hooks);
     if (!run.ok()) return ToolResult::failure(run.error());
   }
   json result{{"run", run_json(*run)}, {"next_step", next_step(*run)}};

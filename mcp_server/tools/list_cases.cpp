@@ -125,16 +125,11 @@ ToolResult train_page(const json& arguments, const RunPlan& plan,
 }
 
 ToolResult list_cases(const json& arguments, ToolContext& context) {
-  auto workspace = open_tenant(context.server, arguments);
-  if (!workspace.ok()) return ToolResult::failure(workspace.error());
-  auto manager = run_manager(context.server);
-  if (!manager.ok()) return ToolResult::failure(manager.error());
-  const std::string tenant_id = arguments["tenant_id"];
-  auto run = (*manager)->snapshot(tenant_id, arguments["run_id"].get<std::string>());
-  if (!run.ok()) return ToolResult::failure(run.error());
-  if (Status allowed = check_aggregate_access(run->split, "Cases"); !allowed.ok()) {
-    return ToolResult::failure(allowed.error());
-  }
+  auto target = open_run(context.server, arguments, RunDetail::kAggregates, "Cases");
+  if (!target.ok()) return ToolResult::failure(target.error());
+  const Workspace* workspace = &target->workspace;
+  const std::string& tenant_id = target->tenant_id;
+  const RunSnapshot* run = &target->run;
   RunStore store(*workspace, tenant_id);
   auto plan = store.load_plan(run->run_id);
   if (!plan.ok()) return ToolResult::failure(plan.error());

@@ -79,6 +79,19 @@ Result<RunManager*> run_manager(const ServerContext& context) {
   return context.runs.get();
 }
 
+Result<RunTarget> open_run(const ServerContext& context, const nlohmann::json& arguments,
+                           RunDetail detail, std::string_view what) {
+  FAPO_ASSIGN_OR_RETURN(Workspace workspace, open_tenant(context, arguments));
+  FAPO_ASSIGN_OR_RETURN(RunManager * manager, run_manager(context));
+  const std::string tenant_id = arguments["tenant_id"];
+  FAPO_ASSIGN_OR_RETURN(RunSnapshot run,
+                        manager->snapshot(tenant_id, arguments["run_id"].get<std::string>()));
+  FAPO_RETURN_IF_ERROR(detail == RunDetail::kIndividualCases
+                           ? check_case_access(run.split, what)
+                           : check_aggregate_access(run.split, what));
+  return RunTarget{std::move(workspace), manager, tenant_id, std::move(run)};
+}
+
 std::chrono::milliseconds wait_argument(const json& arguments) {
   auto found = arguments.find("wait_seconds");
   if (found == arguments.end() || !found->is_number()) return std::chrono::milliseconds(0);

@@ -33,6 +33,18 @@ Result<Workspace> open_tenant(const ServerContext& context, const nlohmann::json
 // The server's run manager, or an error when this server has none.
 Result<RunManager*> run_manager(const ServerContext& context);
 
+// A run named by the "tenant_id" and "run_id" arguments, looked up once the split's access rule
+// lets the caller see `what` of it ("Results", "Cases", ...).
+struct RunTarget {
+  Workspace workspace;
+  RunManager* manager = nullptr;
+  std::string tenant_id;
+  RunSnapshot run;
+};
+enum class RunDetail { kAggregates, kIndividualCases };
+Result<RunTarget> open_run(const ServerContext& context, const nlohmann::json& arguments,
+                           RunDetail detail, std::string_view what);
+
 // "wait_seconds" of `arguments` (absent: 0), clamped to [0, kMaxWaitSeconds].
 std::chrono::milliseconds wait_argument(const nlohmann::json& arguments);
 
