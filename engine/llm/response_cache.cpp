@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -132,8 +133,17 @@ Result<std::unique_ptr<ResponseCache>> ResponseCache::open(const std::filesystem
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // WAL lets readers proceed while one writer appends; NORMAL sync is durable enough for a
   // cache (a lost entry is recomputed).
+  // Switching a new database to WAL needs an exclusive lock, and SQLite reports a competing
+  // opener as busy at once instead of calling the busy handler: retry, within the same bound.
   for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;", kSchema}) {
-    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    int result = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    while ((result == SQLITE_BUSY || result == SQLITE_LOCKED) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      result = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    }
+    if (result != SQLITE_OK) {
       return sqlite_error(db, path, std::string("cannot prepare the database (") + sql + ")");
     }
   }
