@@ -37,13 +37,27 @@ struct PreparedRun {
   std::string dataset_display;
 };
 
+// The pipeline a request names: a stored variant, a directory of the user's, or the baseline.
 Result<PipelineConfig> load_variant(const Workspace& workspace, const Tenant& tenant,
-                                    const std::string& variant_dir, std::string& display) {
-  if (variant_dir.empty()) {
+                                    const EvalRequest& request, std::string& display) {
+  if (!request.variant_id.empty() && !request.variant_dir.empty()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "give either a stored variant id or a variant directory, not both");
+  }
+  fs::path dir;
+  if (!request.variant_id.empty()) {
+    FAPO_RETURN_IF_ERROR(check_variant_id(request.variant_id));
+    dir = workspace.variant_dir(tenant.id, request.variant_id);
+    if (!fs::is_directory(dir)) {
+      return make_error(ErrorCode::kNotFound, "no stored variant " + request.variant_id +
+                                                  " in tenant '" + tenant.id + "'");
+    }
+  } else if (!request.variant_dir.empty()) {
+    FAPO_ASSIGN_OR_RETURN(dir, workspace.resolve_inside(request.variant_dir));
+  } else {
     display = tenant.display_dir;
     return tenant.baseline;
   }
-  FAPO_ASSIGN_OR_RETURN(fs::path dir, workspace.resolve_inside(variant_dir));
   display = workspace.display_path(dir);
   FAPO_ASSIGN_OR_RETURN(PipelineConfig pipeline, load_pipeline(dir, display));
   Diagnostics frozen = check_frozen(tenant, pipeline, display + "/chain.json");
@@ -117,7 +131,7 @@ Result<PreparedRun> prepare(const Workspace& workspace, const EvalRequest& reque
   FAPO_ASSIGN_OR_RETURN(Tenant tenant, load_tenant(workspace, request.tenant_id));
   std::string display;
   FAPO_ASSIGN_OR_RETURN(PipelineConfig pipeline,
-                        load_variant(workspace, tenant, request.variant_dir, display));
+                        load_variant(workspace, tenant, request, display));
   std::string variant_id = pipeline.content_hash();
   FAPO_ASSIGN_OR_RETURN(CompiledChain chain, CompiledChain::compile(std::move(pipeline), display));
   FAPO_ASSIGN_OR_RETURN(

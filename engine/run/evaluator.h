@@ -30,6 +30,8 @@ struct EvalRequest {
   // A directory inside the workspace holding chain.json and prompts/ (an exported variant);
   // empty = the tenant's baseline.
   std::string variant_dir;
+  // A variant stored by the server (workspace.variant_dir); exclusive with variant_dir.
+  std::string variant_id;
   std::string resume_run_id;  // non-empty: continue this run instead of starting one
   int concurrency = 0;        // 0 = the tenant's task_model.concurrency
   bool use_cache = true;      // the model response cache (when the provider supports it)

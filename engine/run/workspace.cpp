@@ -69,6 +69,17 @@ Status check_run_id(std::string_view run_id) {
                         "starts)");
 }
 
+Status check_variant_id(std::string_view variant_id) {
+  bool valid = variant_id.size() == 64 &&
+               std::all_of(variant_id.begin(), variant_id.end(), [](char c) {
+                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+               });
+  if (valid) return ok_status();
+  return make_error(ErrorCode::kInvalidInput,
+                    "invalid variant id " + quote(variant_id) +
+                        ": a variant id is the 64 hex digits returned when it was proposed");
+}
+
 Result<Workspace> Workspace::open(const fs::path& root) {
   std::error_code ec;
   fs::path canonical = fs::canonical(root, ec);
@@ -121,6 +132,15 @@ fs::path Workspace::runs_dir(std::string_view tenant_id) const {
 fs::path Workspace::run_dir(std::string_view tenant_id, std::string_view run_id) const {
   require(check_run_id(run_id));
   return runs_dir(tenant_id) / run_id;
+}
+
+fs::path Workspace::variants_dir(std::string_view tenant_id) const {
+  return state_dir(tenant_id) / "variants";
+}
+
+fs::path Workspace::variant_dir(std::string_view tenant_id, std::string_view variant_id) const {
+  require(check_variant_id(variant_id));
+  return variants_dir(tenant_id) / variant_id;
 }
 
 RunFiles Workspace::run_files(std::string_view tenant_id, std::string_view run_id) const {

@@ -7,6 +7,7 @@
 //   <root>/.fapo/<tenant>/cache.sqlite              model response cache
 //   <root>/.fapo/<tenant>/journal.sqlite            journal
 //   <root>/.fapo/<tenant>/runs/<run_id>/            one run (see RunFiles)
+//   <root>/.fapo/<tenant>/variants/<variant_id>/    one stored variant (chain.json, prompts/)
 //
 // Identifiers are confined before they become paths: a tenant id matches
 // ^[a-z0-9][a-z0-9_-]{0,63}$ and a run id has the shape of make_run_id, so neither can name a
@@ -34,6 +35,8 @@ namespace fs = std::filesystem;
 // Validates an id given by a user; the message says what is wrong and what ids look like.
 Status check_tenant_id(std::string_view tenant_id);
 Status check_run_id(std::string_view run_id);
+// A stored variant's id is the 64-hex-digit content hash of its pipeline.
+Status check_variant_id(std::string_view variant_id);
 
 // The files of one run directory.
 struct RunFiles {
@@ -62,6 +65,8 @@ class Workspace {
   fs::path runs_dir(std::string_view tenant_id) const;             // state_dir/runs
   fs::path run_dir(std::string_view tenant_id, std::string_view run_id) const;
   RunFiles run_files(std::string_view tenant_id, std::string_view run_id) const;
+  fs::path variants_dir(std::string_view tenant_id) const;  // state_dir/variants
+  fs::path variant_dir(std::string_view tenant_id, std::string_view variant_id) const;
 
   // Resolves a path given by a user (relative to the root, or absolute) and confines it: after
   // weakly_canonical (which follows symlinks in the part that exists) it must lie inside the
