@@ -21,6 +21,7 @@ CostTotals& CostTotals::operator+=(const CostTotals& other) {
   calls += other.calls;
   failed += other.failed;
   attempts += other.attempts;
+  cached += other.cached;
   tokens_in += other.tokens_in;
   tokens_out += other.tokens_out;
   cost += other.cost;
@@ -29,7 +30,26 @@ CostTotals& CostTotals::operator+=(const CostTotals& other) {
 
 nlohmann::json CostTotals::to_json() const {
   return {{"calls", calls},         {"failed", failed},         {"attempts", attempts},
-          {"tokens_in", tokens_in}, {"tokens_out", tokens_out}, {"cost", cost}};
+          {"cached", cached},       {"tokens_in", tokens_in}, {"tokens_out", tokens_out},
+          {"cost", cost}};
+}
+
+CostTotals CostTotals::from_json(const nlohmann::json& json) {
+  CostTotals totals;
+  if (!json.is_object()) return totals;
+  auto count = [&](const char* name) {
+    const auto found = json.find(name);
+    return found != json.end() && found->is_number() ? found->get<std::int64_t>() : 0;
+  };
+  totals.calls = count("calls");
+  totals.failed = count("failed");
+  totals.attempts = count("attempts");
+  totals.cached = count("cached");
+  totals.tokens_in = count("tokens_in");
+  totals.tokens_out = count("tokens_out");
+  const auto cost = json.find("cost");
+  totals.cost = cost != json.end() && cost->is_number() ? cost->get<double>() : 0;
+  return totals;
 }
 
 void CostLedger::add(CostRole role, const CostTotals& delta) {

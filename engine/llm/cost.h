@@ -27,12 +27,15 @@ struct CostTotals {
   std::int64_t calls = 0;     // calls that reached the provider and returned a reply
   std::int64_t failed = 0;    // calls that failed for good (after retries)
   std::int64_t attempts = 0;  // HTTP attempts, including retries and failed calls
-  std::int64_t tokens_in = 0;
+  std::int64_t cached = 0;    // calls answered from the response cache: no tokens, no cost
+  std::int64_t tokens_in = 0;   // of the calls that reached the provider
   std::int64_t tokens_out = 0;
   double cost = 0;
 
   CostTotals& operator+=(const CostTotals& other);
   nlohmann::json to_json() const;
+  // Reads what to_json wrote; missing fields are 0 (records written before a field existed).
+  static CostTotals from_json(const nlohmann::json& json);
 };
 
 class CostLedger {

@@ -11,6 +11,8 @@
 #include "engine/chain/executor.h"
 #include "engine/data/dataset.h"
 #include "engine/data/splits.h"
+#include "engine/llm/metered_client.h"
+#include "engine/llm/provider_config.h"
 #include "engine/run/run_store.h"
 #include "engine/run/run_summary.h"
 #include "engine/run/tenant.h"
@@ -19,7 +21,7 @@
 namespace fapo {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 struct Job {
   std::shared_ptr<const Case> case_data;
@@ -77,7 +79,11 @@ nlohmann::json run_settings(const Tenant& tenant, const PreparedRun& run,
       {"dataset_sha256", dataset_sha},
       {"pipeline_hash", run.variant_id}};
   if (model.seed) settings["model"]["seed"] = *model.seed;
-  if (model.provider == "sim") settings["sim_sha256"] = sha256_hex(tenant.config.sim.dump());
+  if (model.provider == "sim") {
+    settings["sim_sha256"] = sha256_hex(tenant.config.sim.dump());
+  } else {
+    settings["model"]["base_url"] = effective_base_url(task_provider_config(model));
+  }
   return settings;
 }
 
@@ -118,7 +124,8 @@ Status validate_split_cases(const Tenant& tenant, const std::unordered_set<std::
   return ok_status();
 }
 
-Result<PreparedRun> prepare(const Workspace& workspace, const EvalRequest& request) {
+Result<PreparedRun> prepare(const Workspace& workspace, const EvalRequest& request,
+                            const std::atomic<bool>* cancel) {
   FAPO_RETURN_IF_ERROR(check_tenant_id(request.tenant_id));
   auto split = split_from_string(request.split);
   if (!split) {
@@ -128,7 +135,9 @@ Result<PreparedRun> prepare(const Workspace& workspace, const EvalRequest& reque
   if (request.trials < 1) {
     return make_error(ErrorCode::kInvalidInput, "trials must be at least 1");
   }
-  FAPO_ASSIGN_OR_RETURN(Tenant tenant, load_tenant(workspace, request.tenant_id));
+  // A missing API key or an unusable cache fails here, before any case runs.
+  FAPO_ASSIGN_OR_RETURN(Tenant tenant, load_tenant(workspace, request.tenant_id,
+                                                   ModelOptions{request.cache_mode, cancel}));
   std::string display;
   FAPO_ASSIGN_OR_RETURN(PipelineConfig pipeline,
                         load_variant(workspace, tenant, request, display));
@@ -174,7 +183,7 @@ Status check_resumable(const RunPlan& plan, const PreparedRun& run, const EvalRe
 }
 
 nlohmann::json result_line(const Case& item, int trial, const CaseTrace& trace,
-                           const Scorer& scorer) {
+                           const Scorer& scorer, const CostTotals& task_usage) {
   nlohmann::json line = {{"case_id", item.case_id},
                          {"trial", trial},
                          {"final_output", trace.final_output},
@@ -182,6 +191,7 @@ nlohmann::json result_line(const Case& item, int trial, const CaseTrace& trace,
                          {"tokens_in", trace.tokens_in},
                          {"tokens_out", trace.tokens_out},
                          {"model_calls", trace.model_calls},
+                         {"usage", {{cost_role_name(CostRole::kTask), task_usage.to_json()}}},
                          {"trace", to_json(trace)}};
   if (trace.infrastructure_failure) {
     line["infrastructure_failure"] = true;
@@ -209,13 +219,16 @@ class RunLoop {
           EvalObserver* observer, const std::atomic<bool>* cancel, std::size_t total,
           std::size_t done)
       : run_(run), ids_(ids), writer_(writer), observer_(observer), cancel_(cancel),
-        total_(total), done_(done) {}
+        total_(total), done_(done),
+        task_model_(run.tenant.model, CostRole::kTask,
+                    Prices{run.tenant.config.task_model.prices.input_per_mtok,
+                           run.tenant.config.task_model.prices.output_per_mtok}) {}
 
   Status run(int workers) {
     const auto& model = run_.tenant.config.task_model;
     ExecutionSettings settings{model.model, {model.temperature, model.top_p, model.max_tokens,
                                              model.seed}};
-    ChainExecutor executor(run_.chain, *run_.tenant.model, run_.tenant.index.get(), settings);
+    ChainExecutor executor(run_.chain, task_model_, run_.tenant.index.get(), settings);
     WorkQueue<Job> queue(static_cast<std::size_t>(workers) * 4);
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) {
@@ -250,11 +263,14 @@ class RunLoop {
     while (auto job = queue.pop()) {
       if (stopping()) continue;  // drain without working
       auto trace = executor.run(*job->case_data, job->trial, cancel_);
+      // Taken even when the case is not recorded: a resumed run redoes it and counts it then.
+      CostTotals usage = task_model_.take(job->case_data->case_id, job->trial);
       if (!trace.ok()) {
         if (trace.error().code != ErrorCode::kCancelled) fail(trace.error());
         continue;
       }
-      nlohmann::json line = result_line(*job->case_data, job->trial, *trace, *run_.tenant.scorer);
+      nlohmann::json line =
+          result_line(*job->case_data, job->trial, *trace, *run_.tenant.scorer, usage);
       double score = line["score"].is_number() ? line["score"].get<double>() : -1;
       Status appended = writer_.append_result(line);
       if (!appended.ok()) {
@@ -296,11 +312,12 @@ class RunLoop {
   EvalObserver* observer_;
   const std::atomic<bool>* cancel_;
   std::size_t total_;
-  std::mutex mutex_;  // guards the members below
+  std::mutex mutex_;  // guards done_, sum_, scored_ and first_error_
   std::size_t done_;
   double sum_ = 0;
   std::size_t scored_ = 0;
   std::optional<Error> first_error_;
+  MeteredClient task_model_;  // thread-safe itself
 };
 
 Result<RunSummary> summarize(const RunStore& store, const RunWriter& writer,
@@ -317,10 +334,7 @@ Result<RunSummary> summarize(const RunStore& store, const RunWriter& writer,
   summary.split = plan.split;
   summary.trials = plan.trials;
   summary.cases = plan.case_ids.size();
-  const auto& model = run.tenant.config.task_model;
-  summary.model_provider = model.provider;
-  summary.cost = summary.tokens_in / 1e6 * model.prices.input_per_mtok +
-                 summary.tokens_out / 1e6 * model.prices.output_per_mtok;
+  summary.model_provider = run.tenant.config.task_model.provider;
   return summary;
 }
 
@@ -343,10 +357,19 @@ Result<RunWriter> open_writer(RunStore& store, PreparedRun& run, const EvalReque
 
 }  // namespace
 
+const char* cache_mode_name(CacheMode mode) {
+  switch (mode) {
+    case CacheMode::kNormal: return "use";
+    case CacheMode::kDisabled: return "off";
+    case CacheMode::kReplayOnly: return "replay-only";
+  }
+  return "use";
+}
+
 Result<RunSummary> evaluate(const Workspace& workspace, const EvalRequest& request,
                             EvalObserver* observer, const std::atomic<bool>* cancel) {
-  auto started = Clock::now();
-  FAPO_ASSIGN_OR_RETURN(PreparedRun run, prepare(workspace, request));
+  auto started = SteadyClock::now();
+  FAPO_ASSIGN_OR_RETURN(PreparedRun run, prepare(workspace, request, cancel));
   std::unordered_set<std::string> ids(run.case_ids.begin(), run.case_ids.end());
   FAPO_RETURN_IF_ERROR(validate_split_cases(run.tenant, ids));
   RunStore store(workspace, run.tenant.id);
@@ -364,7 +387,8 @@ Result<RunSummary> evaluate(const Workspace& workspace, const EvalRequest& reque
   std::string status = ran.ok() ? (loop.cancelled() ? "cancelled" : "complete") : "failed";
   FAPO_ASSIGN_OR_RETURN(RunSummary summary, summarize(store, writer, run));
   summary.status = status;
-  summary.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  summary.cache_mode = cache_mode_name(request.cache_mode);
+  summary.wall_seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
   if (status == "complete" && summary.results != total) {
     // Every (case, trial) must be recorded exactly once before a run is called complete.
     summary.status = status = "failed";

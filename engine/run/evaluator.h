@@ -5,6 +5,9 @@
 // (case, trial) is scored exactly once). Memory stays bounded: cases stream from the dataset
 // through a bounded queue and results go straight to disk.
 //
+// Model usage (calls, cached calls, tokens, money) is metered per case and role, stored in each
+// result line as "usage", and summed into the RunSummary and the manifest.
+//
 // `evaluate` may be called from several threads for different runs; the observer is called
 // from worker threads and must be thread-safe.
 #pragma once
@@ -19,6 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/base/result.h"
+#include "engine/llm/cost.h"
+#include "engine/llm/response_cache.h"
 #include "engine/run/workspace.h"
 
 namespace fapo {
@@ -34,8 +39,15 @@ struct EvalRequest {
   std::string variant_id;
   std::string resume_run_id;  // non-empty: continue this run instead of starting one
   int concurrency = 0;        // 0 = the tenant's task_model.concurrency
-  bool use_cache = true;      // the model response cache (when the provider supports it)
+  // The response cache of an openai/anthropic task model: kNormal reads and stores,
+  // kDisabled calls the provider every time (--no-cache), kReplayOnly never calls it and records
+  // a miss as an infrastructure failure of that case (--replay-only). The simulated model is
+  // never cached, so the mode does not change a sim run.
+  CacheMode cache_mode = CacheMode::kNormal;
 };
+
+// "use", "off", "replay-only": the names the CLI and the run summary use.
+const char* cache_mode_name(CacheMode mode);
 
 // Aggregates of a run, computed from its results file.
 struct RunSummary {
@@ -56,10 +68,17 @@ struct RunSummary {
   std::vector<double> trial_means;
   std::map<std::string, double> breakdown_means;
   std::vector<std::string> failed_case_examples;  // infrastructure/scorer failures, first few
-  long long tokens_in = 0;
+  long long tokens_in = 0;    // every model call of the traces, cached ones included
   long long tokens_out = 0;
-  long long model_calls = 0;
-  double cost = 0;
+  long long model_calls = 0;  // every model call, cached ones included
+  // Usage per role ("task"; "judge" once a judge model is used): calls that reached the
+  // provider, cached calls, failed calls, attempts, the tokens the provider charged and their
+  // cost from the tenant's price table. Sums of the results' "usage", so a resumed run counts
+  // every part of it.
+  std::map<std::string, CostTotals> usage;
+  long long cached_calls = 0;  // model calls answered from the response cache
+  double cost = 0;             // money over all roles; cached calls cost nothing
+  std::string cache_mode;      // "use", "off", "replay-only" (of the last part, when resumed)
   double wall_seconds = 0;
 };
 

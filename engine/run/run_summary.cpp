@@ -6,6 +6,25 @@
 
 namespace fapo {
 
+namespace {
+
+nlohmann::json usage_json(const std::map<std::string, CostTotals>& usage) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [role, totals] : usage) out[role] = totals.to_json();
+  return out;
+}
+
+// Results written before usage was metered: every call counted as made, at no known price.
+CostTotals usage_of_unmetered(const nlohmann::json& result) {
+  CostTotals totals;
+  totals.calls = result.value("model_calls", 0LL);
+  totals.tokens_in = result.value("tokens_in", 0LL);
+  totals.tokens_out = result.value("tokens_out", 0LL);
+  return totals;
+}
+
+}  // namespace
+
 nlohmann::json to_json(const RunSummary& summary) {
   return {{"run_id", summary.run_id},
           {"tenant_id", summary.tenant_id},
@@ -28,7 +47,10 @@ nlohmann::json to_json(const RunSummary& summary) {
           {"tokens_in", summary.tokens_in},
           {"tokens_out", summary.tokens_out},
           {"model_calls", summary.model_calls},
+          {"usage", usage_json(summary.usage)},
+          {"cached_calls", summary.cached_calls},
           {"cost", summary.cost},
+          {"cache_mode", summary.cache_mode},
           {"wall_seconds", summary.wall_seconds}};
 }
 
@@ -54,7 +76,14 @@ RunSummary run_summary_from_json(const nlohmann::json& json) {
   summary.tokens_in = json.value("tokens_in", 0LL);
   summary.tokens_out = json.value("tokens_out", 0LL);
   summary.model_calls = json.value("model_calls", 0LL);
+  if (json.contains("usage") && json["usage"].is_object()) {
+    for (const auto& [role, totals] : json["usage"].items()) {
+      summary.usage[role] = CostTotals::from_json(totals);
+    }
+  }
+  summary.cached_calls = json.value("cached_calls", 0LL);
   summary.cost = json.value("cost", 0.0);
+  summary.cache_mode = json.value("cache_mode", "");
   summary.wall_seconds = json.value("wall_seconds", 0.0);
   return summary;
 }
@@ -64,6 +93,12 @@ void SummaryAccumulator::add(const nlohmann::json& result) {
   tokens_in_ += result.value("tokens_in", 0LL);
   tokens_out_ += result.value("tokens_out", 0LL);
   model_calls_ += result.value("model_calls", 0LL);
+  const auto usage = result.find("usage");
+  if (usage != result.end() && usage->is_object()) {
+    for (const auto& [role, totals] : usage->items()) usage_[role] += CostTotals::from_json(totals);
+  } else {
+    usage_["task"] += usage_of_unmetered(result);
+  }
   const std::string case_id = result.value("case_id", "");
   bool infrastructure = result.value("infrastructure_failure", false);
   bool scorer_failed = result.contains("scorer_error");
@@ -103,6 +138,14 @@ void SummaryAccumulator::fill(RunSummary& summary) const {
   summary.tokens_in = tokens_in_;
   summary.tokens_out = tokens_out_;
   summary.model_calls = model_calls_;
+  summary.usage = usage_;
+  summary.usage.try_emplace("task");  // always reported, even for a run with no results yet
+  summary.cached_calls = 0;
+  summary.cost = 0;
+  for (const auto& [role, totals] : summary.usage) {
+    summary.cached_calls += totals.cached;
+    summary.cost += totals.cost;
+  }
   summary.mean = scored_ ? sum_ / static_cast<double>(scored_) : 0;
   summary.trial_means.clear();
   for (std::size_t t = 0; t < trial_sums_.size(); ++t) {

@@ -29,6 +29,7 @@ class SummaryAccumulator {
   long long tokens_in_ = 0;
   long long tokens_out_ = 0;
   long long model_calls_ = 0;
+  std::map<std::string, CostTotals> usage_;  // by role name
   std::vector<double> trial_sums_;
   std::vector<double> trial_counts_;
   std::map<std::string, double> breakdown_sums_;

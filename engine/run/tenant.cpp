@@ -1,11 +1,16 @@
 #include "engine/run/tenant.h"
 
+#include <algorithm>
+#include <limits>
 #include <set>
 
 #include "engine/base/files.h"
 #include "engine/base/strings.h"
 #include "engine/data/dataset.h"
 #include "engine/data/splits.h"
+#include "engine/llm/http_model_client.h"
+#include "engine/llm/metered_client.h"
+#include "engine/llm/process_scheduler.h"
 #include "engine/llm/sim_model.h"
 #include "engine/retrieve/corpus.h"
 
@@ -19,17 +24,65 @@ bool has_retrieve_step(const PipelineConfig& pipeline) {
   return false;
 }
 
-Result<std::shared_ptr<ModelClient>> make_task_model(const TenantConfig& config,
-                                                     const std::string& display_dir) {
-  const auto& model = config.task_model;
+// A CachingClient that owns its cache, so the tenant's model can be handed around alone.
+class CachedModel final : public ModelClient {
+ public:
+  CachedModel(std::unique_ptr<ResponseCache> cache, std::unique_ptr<ModelClient> inner,
+              CachingClient::Options options)
+      : cache_(std::move(cache)), client_(std::move(inner), cache_.get(), std::move(options)) {}
+  Result<ModelReply> complete(const ModelRequest& request, const CallContext& context) override {
+    return client_.complete(request, context);
+  }
+  std::string provider() const override { return client_.provider(); }
+
+ private:
+  std::unique_ptr<ResponseCache> cache_;  // declared first: outlives client_
+  CachingClient client_;
+};
+
+Result<std::shared_ptr<ModelClient>> make_http_model(const Workspace& workspace,
+                                                     const Tenant& tenant,
+                                                     const ModelOptions& options) {
+  const ProviderConfig provider = task_provider_config(tenant.config.task_model);
+  CallBindings bindings;
+  bindings.run.cancelled = options.cancel;
+  bindings.role = CostRole::kTask;
+  bindings.on_call = note_call_attempts;
+  auto client = make_provider_client(provider, process_scheduler(), bindings);
+  if (!client.ok()) {
+    // "environment variable X is not set (task_model.api_key_env)", a bad URL or range.
+    return client.error().with_context(tenant.display_dir + "/tenant.json (tenant '" +
+                                       tenant.id + "')");
+  }
+  if (options.cache_mode == CacheMode::kDisabled) {
+    return std::shared_ptr<ModelClient>(std::move(*client));
+  }
+  auto cache = ResponseCache::open(workspace.cache_db_path(tenant.id));
+  if (!cache.ok()) return cache.error().with_context("tenant '" + tenant.id + "'");
+  CachingClient::Options cache_options{options.cache_mode, effective_base_url(provider), false};
+  return std::shared_ptr<ModelClient>(std::make_shared<CachedModel>(
+      std::move(*cache), std::move(*client), std::move(cache_options)));
+}
+
+Result<std::shared_ptr<ModelClient>> make_task_model(const Workspace& workspace,
+                                                     const Tenant& tenant,
+                                                     const ModelOptions& options) {
+  const auto& model = tenant.config.task_model;
   if (model.provider == "sim") {
-    auto sim = make_sim_model(config.sim, model.model);
-    if (!sim.ok()) return sim.error().with_context(display_dir + "/tenant.json");
+    auto sim = make_sim_model(tenant.config.sim, model.model);
+    if (!sim.ok()) return sim.error().with_context(tenant.display_dir + "/tenant.json");
     return std::shared_ptr<ModelClient>(std::move(*sim));
   }
+  if (model.provider == "openai" || model.provider == "anthropic") {
+    return make_http_model(workspace, tenant, options);
+  }
   return make_error(ErrorCode::kInvalidInput,
-                    display_dir + "/tenant.json: field 'task_model.provider': provider '" +
-                        model.provider + "' is not available in this build");
+                    tenant.display_dir + "/tenant.json: field 'task_model.provider': provider '" +
+                        model.provider + "' is not available (use sim, openai or anthropic)");
+}
+
+int clamp_to_int(std::int64_t value) {
+  return static_cast<int>(std::min<std::int64_t>(value, std::numeric_limits<int>::max()));
 }
 
 Result<std::shared_ptr<const Bm25Index>> load_index(const fs::path& dir,
@@ -47,6 +100,26 @@ void add_error(Diagnostics& out, const Error& error) {
 }
 
 }  // namespace
+
+ProviderConfig task_provider_config(const TaskModelConfig& model) {
+  ProviderConfig config;
+  config.provider = model.provider;
+  config.model = model.model;
+  config.base_url = model.base_url.value_or("");
+  config.api_key_env = model.api_key_env.value_or("");
+  config.temperature = model.temperature;
+  config.top_p = model.top_p;
+  config.max_tokens = model.max_tokens;
+  config.timeout_s = model.timeout_s;
+  config.retries = model.retries;
+  config.concurrency = model.concurrency;
+  config.requests_per_minute = clamp_to_int(model.requests_per_minute);
+  config.tokens_per_minute = clamp_to_int(model.tokens_per_minute);
+  config.seed = model.seed;
+  config.prices = Prices{model.prices.input_per_mtok, model.prices.output_per_mtok};
+  config.config_path = "task_model";
+  return config;
+}
 
 Diagnostics check_frozen(const Tenant& tenant, const PipelineConfig& pipeline,
                          const std::string& chain_file) {
@@ -67,7 +140,8 @@ Diagnostics check_frozen(const Tenant& tenant, const PipelineConfig& pipeline,
   return out;
 }
 
-Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_id) {
+Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_id,
+                           const ModelOptions& options) {
   FAPO_RETURN_IF_ERROR(check_tenant_id(tenant_id));
   Tenant tenant;
   tenant.id = std::string(tenant_id);
@@ -96,7 +170,7 @@ Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_i
   auto scorer = make_scorer(tenant.config.scorer, tenant.dir);
   if (!scorer.ok()) return scorer.error().with_context(tenant.display_dir + "/tenant.json");
   tenant.scorer = std::move(*scorer);
-  FAPO_ASSIGN_OR_RETURN(tenant.model, make_task_model(tenant.config, tenant.display_dir));
+  FAPO_ASSIGN_OR_RETURN(tenant.model, make_task_model(workspace, tenant, options));
   return tenant;
 }
 

@@ -1,9 +1,14 @@
 // A loaded tenant: its configuration, baseline pipeline, scorer, retrieval index and model.
 // Loading builds the BM25 index once; a Tenant is then shared read-only by every case of a run
-// (all members are safe for concurrent use). `validate_tenant` checks everything a run needs
-// and reports every problem at once, each naming file, line and field.
+// (all members are safe for concurrent use). The task model of an `openai` or `anthropic`
+// tenant sends its calls through the process scheduler (process_scheduler.h), shared by every
+// run of the process, optionally behind the tenant's response cache; its API key is read from
+// the environment at load time, so a missing key fails the load, before any case runs.
+// `validate_tenant` checks everything a run needs and reports every problem at once, each naming
+// file, line and field.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +19,8 @@
 #include "engine/chain/pipeline.h"
 #include "engine/data/tenant_config.h"
 #include "engine/llm/model.h"
+#include "engine/llm/provider_config.h"
+#include "engine/llm/response_cache.h"
 #include "engine/retrieve/bm25.h"
 #include "engine/run/workspace.h"
 #include "engine/score/scorer.h"
@@ -31,8 +38,25 @@ struct Tenant {
   std::shared_ptr<ModelClient> model;
 };
 
+// How load_tenant builds the task model.
+struct ModelOptions {
+  // The response cache (Workspace::cache_db_path) in front of an HTTP provider. The default,
+  // kDisabled, opens nothing, so loading a tenant to inspect or validate it leaves no state
+  // behind; evaluate() passes the run's mode. The simulated model is never cached: it is
+  // deterministic and free, and its replies depend on the case and the tenant's sim rules,
+  // which a cache key of the request alone would not see.
+  CacheMode cache_mode = CacheMode::kDisabled;
+  // Checked between attempts and during backoffs of HTTP calls; must outlive the model.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
 // Loads and checks the tenant's own files (not every dataset line; see validate_tenant).
-Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_id);
+Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_id,
+                           const ModelOptions& options = {});
+
+// The provider settings of a tenant's task_model (openai or anthropic), for messages named
+// "task_model.<field>".
+ProviderConfig task_provider_config(const TaskModelConfig& model);
 
 // Settings a pipeline may not change (tenant.json "frozen") checked against its llm steps.
 Diagnostics check_frozen(const Tenant& tenant, const PipelineConfig& pipeline,

@@ -52,8 +52,10 @@ int run(int argc, char** argv) {
                  "Workspace directory holding tenants/ and .fapo/ (default: current directory)");
   add_validate_command(app, options, exit_code);
   add_eval_command(app, options, exit_code);
+  add_attribute_command(app, options, exit_code);
   add_init_command(app, options, exit_code);
   add_mcp_command(app, options, exit_code);
+  add_demo_command(app, options, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -35,7 +35,9 @@ int exit_code_for(const Error& error);
 // Subcommand registration; each returns through `action` the code to exit with.
 void add_validate_command(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_eval_command(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_attribute_command(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_init_command(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_mcp_command(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_demo_command(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace fapo::cli

@@ -1,5 +1,6 @@
-// `fapo eval TENANT [--split] [--trials] [--variant DIR] [--resume RUN] [--json]`: runs an
-// evaluation with progress on a terminal and a summary table at the end. Ctrl-C stops the run
+// `fapo eval TENANT [--split] [--trials] [--variant DIR] [--resume RUN] [--no-cache |
+// --replay-only] [--json]`: runs an evaluation with progress on a terminal and a summary table
+// at the end. Ctrl-C stops the run
 // cleanly; it can be resumed with --resume.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -77,8 +78,18 @@ void print_summary(const RunSummary& summary) {
   if (summary.scorer_failures > 0) {
     row("scorer failures", std::to_string(summary.scorer_failures) + " (excluded)");
   }
-  row("model calls", std::to_string(summary.model_calls));
+  row("model calls",
+      summary.model_provider == "sim"
+          ? fmt::format("{} (simulated: never cached)", summary.model_calls)
+          : fmt::format("{} ({} from the response cache, cache {})", summary.model_calls,
+                        summary.cached_calls, summary.cache_mode));
   row("tokens in / out", fmt::format("{} / {}", summary.tokens_in, summary.tokens_out));
+  for (const auto& [role, usage] : summary.usage) {
+    if (usage.calls + usage.cached + usage.failed == 0 && role != "task") continue;
+    row("  " + role + " provider calls",
+        fmt::format("{} ({} attempts, {} failed), tokens {} / {}, ${:.4f}", usage.calls,
+                    usage.attempts, usage.failed, usage.tokens_in, usage.tokens_out, usage.cost));
+  }
   row("cost", fmt::format("${:.4f}", summary.cost));
   row("wall time", fmt::format("{:.2f} s", summary.wall_seconds));
 }
@@ -98,6 +109,13 @@ void add_eval_command(CLI::App& app, GlobalOptions& options, int& exit_code) {
   command->add_option("--resume", request->resume_run_id, "Continue an interrupted run");
   command->add_option("--concurrency", request->concurrency, "Parallel cases")
       ->check(CLI::Range(1, 1024));
+  auto* no_cache = command->add_flag_callback(
+      "--no-cache", [request] { request->cache_mode = CacheMode::kDisabled; },
+      "Call the model for every request, ignoring and not filling the response cache");
+  auto* replay_only = command->add_flag_callback(
+      "--replay-only", [request] { request->cache_mode = CacheMode::kReplayOnly; },
+      "Answer only from the response cache, never calling the model; a miss fails that case");
+  no_cache->excludes(replay_only);
   command->add_flag("--json", options.json, "Print the summary as JSON");
   command->add_flag("--quiet", options.quiet, "No progress output");
   command->callback([&options, &exit_code, request] {

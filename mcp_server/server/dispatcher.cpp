@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <utility>
@@ -16,6 +17,16 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kSettleTime{2000};
+
+// True for a tools/call that asks to wait for a run: such a call may hold its thread for up to
+// the tools' longest wait, so it must not take a worker that quick calls need.
+bool asks_to_wait(const json& params) {
+  if (!params.is_object()) return false;
+  auto arguments = params.find("arguments");
+  if (arguments == params.end() || !arguments->is_object()) return false;
+  auto wait = arguments->find("wait_seconds");
+  return wait != arguments->end() && wait->is_number() && wait->get<double>() > 0;
+}
 
 double elapsed_ms(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -116,13 +127,15 @@ Dispatcher::Dispatcher(const ToolTable& tools, const ServerContext& context,
     : tools_(tools),
       context_(context),
       options_(std::move(options)),
-      workers_(options_.worker_threads) {
+      workers_(options_.worker_threads),
+      waiting_workers_(options_.waiting_threads) {
   register_builtin_methods();
 }
 
 Dispatcher::~Dispatcher() {
   shutdown(std::chrono::hours(1));
   workers_.stop();
+  waiting_workers_.stop();
 }
 
 void Dispatcher::register_builtin_methods() {
@@ -234,7 +247,8 @@ void Dispatcher::handle_request(Message message, const IncomingMessage& incoming
   }
   // The task owns the request; if the pool drops it at shutdown, the request's destructor
   // still answers.
-  workers_.submit([this, pending, method = method->second] {
+  WorkerPool& pool = asks_to_wait(pending->message().params) ? waiting_workers_ : workers_;
+  pool.submit([this, pending, method = method->second] {
     run(pending, method);
     forget(pending->session_id(), pending->id().key());
   });
@@ -317,15 +331,24 @@ void Dispatcher::end_session(const std::string& session_id) {
 bool Dispatcher::shutdown(std::chrono::milliseconds grace) {
   // Quick calls that arrived just before the client closed its end finish normally; only
   // then is long work cancelled.
+  const auto start = Clock::now();
   const auto settle = std::min<std::chrono::milliseconds>(grace, kSettleTime);
-  if (workers_.wait_idle(settle)) return true;
+  if (wait_idle(settle)) return true;
   {
     std::lock_guard lock(sessions_mutex_);
     for (auto& [id, session] : sessions_) {
       for (auto& [key, pending] : session->in_flight) pending->cancel_token()->cancel();
     }
   }
-  return workers_.wait_idle(grace - settle);
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return wait_idle(std::max(grace - spent, std::chrono::milliseconds(0)));
+}
+
+bool Dispatcher::wait_idle(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  if (!workers_.wait_idle(timeout)) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return waiting_workers_.wait_idle(std::max(left, std::chrono::milliseconds(0)));
 }
 
 }  // namespace fapo::mcp

@@ -3,7 +3,10 @@
 // each request gets exactly one reply, even when a handler throws or is never run (the reply is
 // then an internal error); a request the client cancelled gets none, as MCP asks. Notifications
 // are never answered. Quick methods are answered on the calling thread; tools/call runs on a
-// small worker pool, so ping and notifications/cancelled are handled while tools run.
+// small worker pool, so ping and notifications/cancelled are handled while tools run. A call
+// that asks to wait for a run (arguments.wait_seconds > 0, up to 50 s) blocks its thread for
+// that long, so waiting calls get a pool of their own: however many clients wait, quick tool
+// calls (describe_tenant, get_case, ...) still find a free worker.
 //
 // handle() may be called from several threads; the session table is guarded by a mutex.
 // add_method() must be called before the first handle().
@@ -31,6 +34,8 @@ namespace fapo::mcp {
 struct DispatcherOptions {
   ServerIdentity identity;
   std::size_t worker_threads = 8;  // tools/call running at once; more wait in order
+  // tools/call with arguments.wait_seconds > 0 running at once (they mostly sleep); more queue.
+  std::size_t waiting_threads = 16;
   std::size_t tools_page_size = 50;
   std::size_t result_token_budget = kDefaultResultTokenBudget;
 };
@@ -83,6 +88,7 @@ class Dispatcher {
   void forget(const std::string& session_id, const std::string& request_key);
   void end_session(const std::string& session_id);
   void register_builtin_methods();
+  bool wait_idle(std::chrono::milliseconds timeout);  // both pools idle within `timeout`
 
   const ToolTable& tools_;
   const ServerContext& context_;
@@ -92,7 +98,9 @@ class Dispatcher {
   std::mutex sessions_mutex_;  // guards sessions_
   std::map<std::string, std::unique_ptr<Session>> sessions_;
 
-  WorkerPool workers_;  // last: its threads stop before the members they use are destroyed
+  // Last: their threads stop before the members they use are destroyed.
+  WorkerPool workers_;
+  WorkerPool waiting_workers_;  // tools/call that ask to wait (see the file comment)
 };
 
 }  // namespace fapo::mcp

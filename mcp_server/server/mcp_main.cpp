@@ -27,10 +27,20 @@ constexpr char kTokenEnv[] = "FAPO_MCP_TOKEN";
 // How long in-flight tool calls get to notice cancellation once the client is gone.
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 
+// Sent once at initialize; clients show it to the model. Short: each tool's own description
+// carries the details.
 constexpr char kInstructions[] =
-    "fapo evaluates and optimises multi-step LLM pipelines. Each pipeline is a tenant in the "
-    "workspace; start with list_tenants to find tenant ids. Results are paged and capped; pass "
-    "next_cursor back as cursor to continue a list.";
+    "fapo is a laboratory for optimising multi-step LLM pipelines; each pipeline is a tenant. "
+    "Orient: list_tenants, describe_tenant, budget, history (resume earlier work). "
+    "Loop: (1) evaluate on train, then get_run with wait_seconds until complete; "
+    "(2) attribute the train run to see which step fails and why (list_cases and get_case "
+    "show single train cases); (3) propose_variant with the smallest change that fixes the "
+    "largest failure cluster, prompt before parameter before structural, with a hypothesis; "
+    "(4) review_variant and fix what it blocks; (5) evaluate the reviewed variant on "
+    "validation and compare it with the current best (validation shows aggregates only). "
+    "Repeat while budget remains; record_note keeps decisions for later sessions. At the end "
+    "call final_test once: the test split is sealed after it. Lists are paged: pass "
+    "next_cursor back as cursor.";
 
 // Logs go to stderr: with stdio, stdout carries the protocol and nothing else. The level comes
 // from SPDLOG_LEVEL (e.g. SPDLOG_LEVEL=debug), info by default.

@@ -25,6 +25,7 @@
 
 namespace fapo {
 class RunManager;  // engine/run/run_manager.h
+class LaboratoryPool;  // engine/protocol/laboratory.h
 }  // namespace fapo
 
 namespace fapo::mcp {
@@ -36,6 +37,8 @@ struct ServerContext {
   // Background evaluations (evaluate, get_run, cancel_run). Null where no tool needs one;
   // those tools then answer that evaluations are unavailable.
   std::shared_ptr<RunManager> runs = nullptr;
+  // One Laboratory per tenant (variants, journal, protocol rules). Null: opened per call.
+  std::shared_ptr<LaboratoryPool> laboratories = nullptr;
 };
 
 // Progress of one tool call. Reports become notifications/progress when the client asked for

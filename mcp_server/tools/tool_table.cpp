@@ -184,7 +184,13 @@ std::vector<ToolSpec> builtin_tools() {
   tools.push_back(make_cancel_run_tool());
   tools.push_back(make_list_cases_tool());
   tools.push_back(make_get_case_tool());
+  tools.push_back(make_attribute_tool());
   tools.push_back(make_budget_tool());
+  tools.push_back(make_propose_variant_tool());
+  tools.push_back(make_get_variant_tool());
+  tools.push_back(make_export_variant_tool());
+  tools.push_back(make_record_note_tool());
+  tools.push_back(make_history_tool());
   return tools;
 }
 

@@ -62,7 +62,13 @@ ToolSpec make_get_run_tool();
 ToolSpec make_cancel_run_tool();
 ToolSpec make_list_cases_tool();
 ToolSpec make_get_case_tool();
+ToolSpec make_attribute_tool();
 ToolSpec make_budget_tool();
+ToolSpec make_propose_variant_tool();
+ToolSpec make_get_variant_tool();
+ToolSpec make_export_variant_tool();
+ToolSpec make_record_note_tool();
+ToolSpec make_history_tool();
 
 // Every tool fapo offers, in the order tools/list shows them.
 std::vector<ToolSpec> builtin_tools();

@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "mcp_server/protocol/json_rpc.h"
@@ -115,8 +114,7 @@ struct HttpTransport::State {
   std::deque<IncomingMessage> queue;
   bool closed = false;
 
-  std::mutex sessions_mutex;  // guards sessions
-  std::set<std::string> sessions;
+  std::unique_ptr<SessionTable> sessions;  // set by start(); thread-safe itself
 
   bool enqueue(IncomingMessage message) {
     {
@@ -133,9 +131,18 @@ struct HttpTransport::State {
     return closed;
   }
 
-  bool has_session(const std::string& id) {
-    std::lock_guard lock(sessions_mutex);
-    return sessions.count(id) > 0;
+  // Tells the dispatcher about sessions the table ended (expired or evicted), so their state
+  // and any work still running go too.
+  void end_sessions(const SessionTable::Ended& ended) {
+    for (const std::string& id : ended) {
+      spdlog::info("HTTP session ended by the server (idle or over the limit of {})",
+                   sessions->limits().max_sessions);
+      IncomingMessage message;
+      message.reply = std::make_shared<DiscardChannel>();
+      message.session_id = id;
+      message.session_ended = true;
+      enqueue(std::move(message));
+    }
   }
 
   bool check_access(const httplib::Request& req, httplib::Response& res);
@@ -147,8 +154,28 @@ struct HttpTransport::State {
   void answer_json(const std::shared_ptr<HttpChannel>& channel, const Message& message,
                    const std::string& session_id, httplib::Response& res);
   void answer_stream(const std::shared_ptr<HttpChannel>& channel, const Message& message,
-                     const std::string& session_id, httplib::Response& res);
+                     const std::string& session_id, std::shared_ptr<void> in_use,
+                     httplib::Response& res);
 };
+
+namespace {
+
+// Marks one request of a session as running, from begin() until this object goes: the end of
+// the POST handler, or for an event stream the end of the stream (the last copy of the
+// stream's callback is destroyed).
+class SessionUse {
+ public:
+  SessionUse(SessionTable& table, std::string id) : table_(table), id_(std::move(id)) {}
+  ~SessionUse() { table_.end(id_); }
+  SessionUse(const SessionUse&) = delete;
+  SessionUse& operator=(const SessionUse&) = delete;
+
+ private:
+  SessionTable& table_;
+  std::string id_;
+};
+
+}  // namespace
 
 bool HttpTransport::State::check_access(const httplib::Request& req, httplib::Response& res) {
   const std::string host = req.get_header_value("Host");
@@ -225,6 +252,7 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
   const Message& message = std::get<Message>(decoded);
   const bool is_initialize = message.kind == MessageKind::kRequest && message.method == kInitialize;
   std::string session_id;
+  std::shared_ptr<SessionUse> in_use;
   if (is_initialize) {
     session_id = new_session_id();
   } else {
@@ -232,9 +260,14 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
     if (session_id.empty()) {
       return reject(res, 400, "Bad Request: Mcp-Session-Id header is required (initialize first)");
     }
-    if (!has_session(session_id)) {
-      return reject(res, 404, "Not Found: unknown or ended session; initialize a new one");
+    SessionTable::Ended ended;
+    const bool live = sessions->begin(session_id, ended);
+    end_sessions(ended);
+    if (!live) {
+      return reject(res, 404,
+                    "Not Found: unknown, ended or expired session; initialize a new one");
     }
+    in_use = std::make_shared<SessionUse>(*sessions, session_id);
   }
   if (message.kind != MessageKind::kRequest) {
     if (!enqueue(IncomingMessage{*body, std::make_shared<DiscardChannel>(), session_id})) {
@@ -248,7 +281,7 @@ void HttpTransport::State::handle_post(const httplib::Request& req, httplib::Res
     return reject(res, 503, "Service Unavailable: the server is shutting down");
   }
   if (!is_initialize && progress_token(message.params)) {
-    answer_stream(channel, message, session_id, res);
+    answer_stream(channel, message, session_id, std::move(in_use), res);
   } else {
     answer_json(channel, message, session_id, res);
   }
@@ -267,8 +300,16 @@ void HttpTransport::State::answer_json(const std::shared_ptr<HttpChannel>& chann
     return;
   }
   if (message.method == kInitialize && reply->contains("result")) {
-    std::lock_guard lock(sessions_mutex);
-    sessions.insert(session_id);
+    SessionTable::Ended ended;
+    const bool opened = sessions->open(session_id, ended);
+    end_sessions(ended);
+    if (!opened) {
+      end_sessions({session_id});  // the dispatcher initialized it already
+      return reject(res, 503,
+                    "Service Unavailable: all " +
+                        std::to_string(sessions->limits().max_sessions) +
+                        " sessions have requests running; retry later or end a session (DELETE)");
+    }
     res.set_header(kSessionHeader, session_id);
   }
   res.status = 200;
@@ -277,12 +318,13 @@ void HttpTransport::State::answer_json(const std::shared_ptr<HttpChannel>& chann
 
 void HttpTransport::State::answer_stream(const std::shared_ptr<HttpChannel>& channel,
                                          const Message& message, const std::string& session_id,
-                                         httplib::Response& res) {
+                                         std::shared_ptr<void> in_use, httplib::Response& res) {
   const json request_id = message.id->value();
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream", [this, channel, request_id, session_id](
-                                                            std::size_t, httplib::DataSink& sink) {
+  res.set_chunked_content_provider("text/event-stream", [this, channel, request_id, session_id,
+                                                        in_use = std::move(in_use)](
+                                                           std::size_t, httplib::DataSink& sink) {
     std::deque<json> events;
     std::optional<json> reply;
     const bool done = channel->drain(events, reply);
@@ -306,11 +348,8 @@ void HttpTransport::State::answer_stream(const std::shared_ptr<HttpChannel>& cha
 void HttpTransport::State::handle_delete(const httplib::Request& req, httplib::Response& res) {
   const std::string session_id = req.get_header_value(kSessionHeader);
   if (session_id.empty()) return reject(res, 400, "Bad Request: Mcp-Session-Id header is required");
-  {
-    std::lock_guard lock(sessions_mutex);
-    if (sessions.erase(session_id) == 0) {
-      return reject(res, 404, "Not Found: unknown or ended session");
-    }
+  if (!sessions->erase(session_id)) {
+    return reject(res, 404, "Not Found: unknown, ended or expired session");
   }
   IncomingMessage ended;
   ended.reply = std::make_shared<DiscardChannel>();
@@ -338,6 +377,7 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::start(const HttpTransportO
   auto state = std::make_unique<State>();
   State* s = state.get();
   s->options = options;
+  s->sessions = std::make_unique<SessionTable>(options.sessions, options.clock);
   s->server.new_task_queue = [threads = options.threads] {
     return new httplib::ThreadPool(threads);
   };

@@ -3,8 +3,13 @@
 // event stream (text/event-stream) carrying its progress notifications and then the reply
 // when the request asked for progress. Notifications and responses get 202 Accepted.
 // Sessions: a successful initialize returns an Mcp-Session-Id that every later request must
-// carry (missing: 400; unknown or ended: 404); DELETE ends a session. GET is 405: the server
-// never starts messages of its own, so it offers no standalone stream.
+// carry (missing: 400; unknown, ended or expired: 404); DELETE ends a session. GET is 405: the
+// server never starts messages of its own, so it offers no standalone stream.
+//
+// Session limits (SessionLimits, session_table.h): by default at most 64 sessions live at once
+// and a session expires after an hour without requests. A new session beyond the limit ends the
+// one idle the longest; when every session has a request running, initialize is refused with
+// 503. Ended and expired sessions are reported to the dispatcher, which cancels their work.
 //
 // Before anything else every request passes the checks of http_checks.h: Host and Origin
 // (403), the bearer token when one is configured (401), then method (405), Content-Type (415),
@@ -22,6 +27,7 @@
 
 #include "engine/base/result.h"
 #include "mcp_server/transport/http_checks.h"
+#include "mcp_server/transport/session_table.h"
 #include "mcp_server/transport/transport.h"
 
 namespace fapo::mcp {
@@ -32,6 +38,8 @@ struct HttpTransportOptions {
   std::optional<std::string> bearer_token;
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t threads = 16;  // connections served at once (each waits for its reply)
+  SessionLimits sessions;
+  SessionTable::ClockFunction clock;  // for session expiry; empty: steady_clock (tests set it)
 };
 
 class HttpTransport : public Transport {

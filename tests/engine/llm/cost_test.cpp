@@ -40,3 +40,31 @@ TEST_CASE("keeps separate totals per role and a grand total under concurrent add
 }
 
 }  // namespace fapo
+
+namespace fapo {
+
+TEST_CASE("totals read back what they wrote, and missing fields read as zero") {
+  CostTotals totals;
+  totals.calls = 3;
+  totals.failed = 1;
+  totals.attempts = 6;
+  totals.cached = 4;
+  totals.tokens_in = 120;
+  totals.tokens_out = 30;
+  totals.cost = 0.25;
+  CostTotals back = CostTotals::from_json(totals.to_json());
+  CHECK(back.calls == 3);
+  CHECK(back.failed == 1);
+  CHECK(back.attempts == 6);
+  CHECK(back.cached == 4);
+  CHECK(back.tokens_in == 120);
+  CHECK(back.tokens_out == 30);
+  CHECK(back.cost == doctest::Approx(0.25));
+  CostTotals old = CostTotals::from_json({{"calls", 2}, {"cost", "free"}});
+  CHECK(old.calls == 2);
+  CHECK(old.cached == 0);
+  CHECK(old.cost == 0);
+  CHECK(CostTotals::from_json(nullptr).calls == 0);
+}
+
+}  // namespace fapo

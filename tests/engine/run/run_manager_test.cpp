@@ -235,9 +235,9 @@ TEST_CASE("knows runs it did not start from disk, and refuses to cancel a finish
   CHECK(unknown.error().code == ErrorCode::kNotFound);
 }
 
-// TODO(#4): the waiter does not yet observe a run finished by another writer; re-enable
-// when the run manager re-reads the manifest after the writer releases its lock.
-TEST_CASE("wait follows a run another writer is evaluating until it finishes" * doctest::skip()) {
+// Regression test for #4: the waiter must see the manifest another writer leaves when it
+// finishes, not report the run as still running or interrupted.
+TEST_CASE("wait follows a run another writer is evaluating until it finishes") {
   testing::TempDir dir;
   const Workspace workspace = open_workspace(dir.path());
   RunStore store(workspace, "qa");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "tests/mcp_server/mcp_test_support.h"
 
@@ -268,6 +269,44 @@ TEST_CASE("a long tool call does not block ping") {
   release.open();
   REQUIRE(slow->wait_finishes());
   CHECK(slow->events().back().message["result"]["isError"] == false);
+}
+
+TEST_CASE("calls waiting for a run, more than the workers, do not hold back quick tool calls") {
+  Gate release;
+  std::atomic<int> waiting{0};
+  Gate all_waiting;
+  constexpr int kWaits = 4;
+  DispatcherOptions options;
+  options.worker_threads = 2;
+  options.waiting_threads = kWaits;
+  Harness harness({make_tool("get_run",
+                             [&](const json&, ToolContext&) {
+                               if (++waiting == kWaits) all_waiting.open();
+                               release.wait();
+                               return ToolResult::success(json::object(), "finished");
+                             }),
+                   echo_tool()},
+                  options);
+  harness.initialize();
+  std::vector<std::shared_ptr<testing::RecordingChannel>> waits;
+  for (int i = 0; i < kWaits; ++i) {
+    waits.push_back(harness.send(request(
+        100 + i, "tools/call",
+        {{"name", "get_run"}, {"arguments", {{"run_id", "r1"}, {"wait_seconds", 50}}}})));
+  }
+  REQUIRE(all_waiting.wait());  // every wait holds a thread now
+
+  json quick = harness.call(
+      request(2, "tools/call", {{"name", "echo"}, {"arguments", {{"tenant_id", "qa"}}}}));
+  CHECK(quick["result"]["structuredContent"]["echo"]["tenant_id"] == "qa");
+  CHECK(harness.call(request(3, "ping"))["result"] == json::object());
+  for (auto& wait : waits) CHECK(wait->finishes() == 0);
+
+  release.open();
+  for (auto& wait : waits) {
+    REQUIRE(wait->wait_finishes());
+    CHECK(wait->events().back().message["result"]["isError"] == false);
+  }
 }
 
 TEST_CASE("notifications/cancelled stops a running tool and its reply is not sent") {

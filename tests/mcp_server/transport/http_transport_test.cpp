@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <thread>
 
 #include "tests/mcp_server/mcp_test_support.h"
@@ -19,7 +20,8 @@ using testing::request;
 class HttpServer {
  public:
   explicit HttpServer(std::optional<std::string> token = std::nullopt,
-                      std::size_t max_body = 64 * 1024) {
+                      std::size_t max_body = 64 * 1024, SessionLimits sessions = {},
+                      SessionTable::ClockFunction clock = {}) {
     specs_.push_back(make_tool("echo", [](const json& arguments, ToolContext& context) {
       context.progress.report(1, 2, "halfway");
       return ToolResult::success(json{{"echo", arguments}}, "echoed");
@@ -33,6 +35,8 @@ class HttpServer {
     HttpTransportOptions http;
     http.bearer_token = std::move(token);
     http.max_body_bytes = max_body;
+    http.sessions = sessions;
+    http.clock = std::move(clock);
     auto transport = HttpTransport::start(http);
     REQUIRE_MESSAGE(transport.ok(), (transport.ok() ? "" : transport.error().message));
     transport_ = std::move(transport).value();
@@ -251,6 +255,44 @@ TEST_CASE("listening beyond loopback without a token is refused") {
   REQUIRE_FALSE(transport.ok());
   CHECK(transport.error().code == ErrorCode::kInvalidInput);
   CHECK(transport.error().message.find("bearer token") != std::string::npos);
+}
+
+TEST_CASE("a session idle past the timeout expires and its requests get 404") {
+  std::atomic<std::int64_t> now_s{1000};
+  auto clock = [&] { return SessionTable::Clock::time_point(std::chrono::seconds(now_s.load())); };
+  HttpServer server(std::nullopt, 64 * 1024, SessionLimits{8, std::chrono::seconds(600)}, clock);
+  const std::string session = server.open_session();
+  now_s += 599;
+  auto used = server.post(request(1, "ping").dump(), {{"Mcp-Session-Id", session}});
+  REQUIRE(used);
+  CHECK(used->status == 200);  // use restarts the idle time
+
+  now_s += 600;
+  auto expired = server.post(request(2, "ping").dump(), {{"Mcp-Session-Id", session}});
+  REQUIRE(expired);
+  CHECK(expired->status == 404);
+  CHECK(expired->body.find("expired") != std::string::npos);
+  const std::string fresh = server.open_session();
+  auto works = server.post(request(3, "ping").dump(), {{"Mcp-Session-Id", fresh}});
+  REQUIRE(works);
+  CHECK(works->status == 200);
+}
+
+TEST_CASE("a new session beyond the limit ends the session idle the longest") {
+  std::atomic<std::int64_t> now_s{1000};
+  auto clock = [&] { return SessionTable::Clock::time_point(std::chrono::seconds(now_s.load())); };
+  HttpServer server(std::nullopt, 64 * 1024, SessionLimits{2, std::chrono::hours(1)}, clock);
+  const std::string first = server.open_session();
+  ++now_s;
+  const std::string second = server.open_session();
+  ++now_s;
+  REQUIRE(server.post(request(1, "ping").dump(), {{"Mcp-Session-Id", first}})->status == 200);
+  ++now_s;
+  const std::string third = server.open_session();  // `second` is now idle the longest
+
+  CHECK(server.post(request(2, "ping").dump(), {{"Mcp-Session-Id", second}})->status == 404);
+  CHECK(server.post(request(3, "ping").dump(), {{"Mcp-Session-Id", first}})->status == 200);
+  CHECK(server.post(request(4, "ping").dump(), {{"Mcp-Session-Id", third}})->status == 200);
 }
 
 }  // namespace
