@@ -3,7 +3,11 @@
 // ground truth the simulator recorded (which rule answered each call). Prints, per tenant and
 // overall, precision and recall per class and the share of failures attributed to the right
 // class and to the right class and step, plus the multihop_qa report (clusters, recommended
-// level, ceilings).
+// level, ceilings). Then confirms each tenant's attribution by counterfactual replay
+// (engine/attribution/confirmation.h) and prints, per cluster, the replays tried, how many fixed
+// the case and the rate, the calls estimated and spent, and the rate among cases whose
+// attribution the ground truth agrees with against the rest (confirmation is useful when it
+// separates the two).
 //
 // The ground truth is this file's business only: attribution never reads the simulator's
 // record. Per tenant, a table maps the rules that cause a failure to (class, step); the first
@@ -13,7 +17,7 @@
 // the step's output lost the fact it carried.
 //
 //   attribution_bench [--source DIR] [--tenants multihop_qa,word_math] [--keep DIR]
-//                     [--trials N] [--json]
+//                     [--trials N] [--max-cases N] [--replays N]
 
 #include <unistd.h>
 
@@ -28,6 +32,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/attribution/confirmation.h"
 #include "engine/attribution/evidence.h"
 #include "engine/attribution/run_attribution.h"
 #include "engine/base/strings.h"
@@ -183,9 +188,91 @@ void print_report(const json& report) {
             << report["recommendation"].get<std::string>() << "\n";
 }
 
+struct ConfirmSettings {
+  std::size_t max_cases = 1000;
+  int replays = 1;
+};
+
+// Replayed cases split by whether the ground truth agrees with their attribution.
+struct AgreementTally {
+  std::size_t right = 0, right_fixed = 0, wrong = 0, wrong_fixed = 0;
+};
+
+void print_confirmation(const RunAttribution& report, const ConfirmationReport& confirmation,
+                        const AgreementTally& agreement, double seconds) {
+  std::cout << fmt::format("  confirmation by replay ({:.1f} s): {} cases, {} replays, {} fixed, "
+                           "rate {:.3f}; calls estimated {}, spent {}\n",
+                           seconds, confirmation.cases, confirmation.replays, confirmation.fixed,
+                           confirmation.rate(), confirmation.estimated_calls,
+                           confirmation.calls_spent);
+  std::cout << fmt::format("    {:<16} {:<10} {:<16} {:>5}  {:<17} {:>7} {:>5} {:>6}\n", "class",
+                           "step", "pattern", "count", "method", "replays", "fixed", "rate");
+  for (std::size_t c = 0; c < report.analysis.clusters.size(); ++c) {
+    const Cluster& cluster = report.analysis.clusters[c];
+    const ClusterConfirmation& result = confirmation.clusters[c];
+    std::cout << fmt::format("    {:<16} {:<10} {:<16} {:>5}  {:<17} {:>7} {:>5} {:>6}\n",
+                             failure_class_name(cluster.failure_class), cluster.step_id,
+                             output_pattern_name(cluster.pattern), cluster.count, result.method,
+                             result.replays, result.fixed,
+                             result.replays ? fmt::format("{:.3f}", double(result.fixed) /
+                                                                        result.replays)
+                                            : "-");
+  }
+  auto rate = [](std::size_t fixed, std::size_t all) {
+    return all ? fmt::format("{:.3f}", double(fixed) / all) : std::string("-");
+  };
+  std::cout << fmt::format("    replayed cases the ground truth agrees with: {} ({} fixed, rate "
+                           "{}); disagrees with: {} ({} fixed, rate {})\n",
+                           agreement.right, agreement.right_fixed,
+                           rate(agreement.right_fixed, agreement.right), agreement.wrong,
+                           agreement.wrong_fixed, rate(agreement.wrong_fixed, agreement.wrong));
+}
+
+// Confirms the attribution of `report` by replay and prints the rates.
+int confirm_tenant(const Workspace& workspace, const RunAttribution& report,
+                   const std::map<std::string, bool>& agrees, const ConfirmSettings& settings) {
+  auto start = std::chrono::steady_clock::now();
+  auto tenant = load_tenant(workspace, report.tenant_id);
+  if (!tenant.ok()) {
+    std::cerr << report.tenant_id << ": " << tenant.error().message << "\n";
+    return 1;
+  }
+  ConfirmationOptions options;
+  options.max_cases = settings.max_cases;
+  options.replays_per_case = settings.replays;
+  auto plan = plan_confirmation(workspace, *tenant, report, options);
+  if (!plan.ok()) {
+    std::cerr << report.tenant_id << ": " << plan.error().message << "\n";
+    return 1;
+  }
+  auto confirmation = run_confirmation(*tenant, report, *plan, options);
+  if (!confirmation.ok()) {
+    std::cerr << report.tenant_id << ": " << confirmation.error().message << "\n";
+    return 1;
+  }
+  std::set<std::string> fixed;
+  for (const ClusterConfirmation& cluster : confirmation->clusters) {
+    fixed.insert(cluster.fixed_case_ids.begin(), cluster.fixed_case_ids.end());
+  }
+  AgreementTally agreement;
+  for (const PlannedReplay& replay : plan->replays) {
+    const bool was_fixed = fixed.count(replay.case_id) > 0;
+    if (agrees.at(replay.case_id)) {
+      agreement.right += 1;
+      agreement.right_fixed += was_fixed;
+    } else {
+      agreement.wrong += 1;
+      agreement.wrong_fixed += was_fixed;
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  print_confirmation(report, *confirmation, agreement, seconds);
+  return 0;
+}
+
 // Evaluates and attributes one tenant; adds its comparison with the ground truth to `tally`.
 int bench_tenant(const Workspace& workspace, const std::string& tenant, int trials,
-                 Tally& tally, bool show_report) {
+                 Tally& tally, bool show_report, const ConfirmSettings& confirm) {
   EvalRequest request;
   request.tenant_id = tenant;
   request.split = "train";
@@ -212,11 +299,15 @@ int bench_tenant(const Workspace& workspace, const std::string& tenant, int tria
   std::map<std::string, Case> by_id;
   for (Case& item : *cases) by_id.emplace(item.case_id, item);
   Tally own;
+  std::map<std::string, bool> agrees;
   std::size_t shown = 0;
   for (const Attribution& attribution : report->attributions) {
     const json& line = lines[{attribution.case_id, attribution.trial}];
     Truth truth = true_cause(line, by_id[attribution.case_id], truth_tables().at(tenant));
     own.add(truth, attribution);
+    agrees[attribution.case_id] = truth.failure_class ==
+                                      failure_class_name(attribution.failure_class) &&
+                                  truth.step == attribution.step_id;
     if ((truth.failure_class != failure_class_name(attribution.failure_class) ||
          truth.step != attribution.step_id) && shown++ < 5) {
       std::cout << fmt::format("  miss {}: truth {}@{}, attributed {}@{}: {}\n",
@@ -228,7 +319,7 @@ int bench_tenant(const Workspace& workspace, const std::string& tenant, int tria
   own.print(fmt::format("{} (train, {} trial(s), {:.1f} s)", tenant, trials, seconds));
   if (show_report) print_report(to_json(*report, CaseAccess::kFull));
   tally.merge(own);
-  return 0;
+  return confirm_tenant(workspace, *report, agrees, confirm);
 }
 
 }  // namespace
@@ -238,12 +329,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> tenants = {"multihop_qa", "word_math"};
   std::string keep;
   int trials = 1;
+  ConfirmSettings confirm;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--source") source = argv[i + 1];
     else if (flag == "--tenants") tenants = split(argv[i + 1], ',');
     else if (flag == "--keep") keep = argv[i + 1];
     else if (flag == "--trials") trials = std::stoi(argv[i + 1]);
+    else if (flag == "--max-cases") confirm.max_cases = std::stoul(argv[i + 1]);
+    else if (flag == "--replays") confirm.replays = std::stoi(argv[i + 1]);
     else {
       std::cerr << "unknown flag " << flag << "\n";
       return 2;
@@ -271,7 +365,7 @@ int main(int argc, char** argv) {
   Tally overall;
   int status = 0;
   for (const std::string& tenant : tenants) {
-    status |= bench_tenant(*workspace, tenant, trials, overall, tenant == "multihop_qa");
+    status |= bench_tenant(*workspace, tenant, trials, overall, tenant == "multihop_qa", confirm);
   }
   overall.print("all tenants");
   if (keep.empty()) fs::remove_all(root);

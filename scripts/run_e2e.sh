@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of `fapo mcp` with clients nobody here wrote: the official MCP TypeScript SDK
-# (stdio and Streamable HTTP), the MCP Inspector CLI, raw robustness and raw HTTP checks.
+# (stdio and Streamable HTTP), the guardrails against a misbehaving agent, the MCP Inspector CLI,
+# raw robustness and raw HTTP checks.
 #
 #   scripts/run_e2e.sh [path/to/fapo]      (or FAPO_BIN=path/to/fapo scripts/run_e2e.sh)
 #
@@ -23,4 +24,5 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 node --test --test-concurrency=1 --test-reporter=spec \
-  tools.test.mjs mcp_client.test.mjs inspector_cli.test.mjs robustness.test.mjs http_raw.test.mjs
+  tools.test.mjs guardrails.test.mjs mcp_client.test.mjs inspector_cli.test.mjs robustness.test.mjs \
+  http_raw.test.mjs

@@ -101,14 +101,18 @@ ChainExecutor::ChainExecutor(const CompiledChain& chain, ModelClient& model,
 class ChainExecutor::CaseRun {
  public:
   CaseRun(const ChainExecutor& executor, const Case& case_data, int trial,
-          const std::atomic<bool>* cancel)
-      : executor_(executor), case_(case_data), trial_(trial), cancel_(cancel) {
+          const std::atomic<bool>* cancel, const ReplayStart* replay = nullptr)
+      : executor_(executor), case_(case_data), trial_(trial), cancel_(cancel), replay_(replay) {
     trace_.case_id = case_data.case_id;
   }
 
   Result<CaseTrace> run() {
     auto start = Clock::now();
-    Status status = run_sequence(executor_.chain_.def().steps, 0);
+    std::size_t first = 0;
+    if (replay_ != nullptr) {
+      FAPO_ASSIGN_OR_RETURN(first, supply(*replay_));
+    }
+    Status status = run_sequence(executor_.chain_.def().steps, 0, first);
     if (!status.ok()) {
       if (status.error().code == ErrorCode::kCancelled) return status.error();
       trace_.error = status.error().message;
@@ -126,6 +130,41 @@ class ChainExecutor::CaseRun {
   }
 
  private:
+  // Takes the outputs a replay supplies and records them in the trace; returns the position of
+  // the first step to run.
+  Result<std::size_t> supply(const ReplayStart& replay) {
+    const std::vector<StepDef>& steps = executor_.chain_.def().steps;
+    std::size_t first = 0;
+    while (first < steps.size() && steps[first].id != replay.from_step) ++first;
+    if (first == steps.size()) {
+      return make_error(ErrorCode::kInvalidInput, "replay: '" + replay.from_step +
+                                                      "' is not a top-level step of the chain");
+    }
+    const std::vector<StepDef> before(steps.begin(), steps.begin() + static_cast<long>(first));
+    std::set<std::string> known;
+    for (const StepDef* step : all_steps(before)) known.insert(step->id);
+    for (const auto& [id, output] : replay.outputs) {
+      if (!known.count(id)) {
+        return make_error(ErrorCode::kInvalidInput,
+                          "replay: an output was supplied for step '" + id +
+                              "', which is not a step before '" + replay.from_step + "'");
+      }
+    }
+    for (const StepDef* step : all_steps(before)) {
+      auto supplied = replay.outputs.find(step->id);
+      if (supplied == replay.outputs.end()) continue;
+      StepTrace trace;
+      trace.step_id = step->id;
+      trace.kind = step_kind_name(step->kind);
+      trace.output = supplied->second;
+      trace.detail["supplied"] = true;
+      outputs_[step->id] = supplied->second;
+      trace_.steps.push_back(std::move(trace));
+    }
+    if (replay.resample > 0) resampled_ = &steps[first];
+    return first;
+  }
+
   std::string output_of(const std::string& step_id) const {
     auto found = outputs_.find(step_id);
     return found == outputs_.end() ? std::string() : found->second;
@@ -138,8 +177,8 @@ class ChainExecutor::CaseRun {
     return result != condition.negate;
   }
 
-  Status run_sequence(const std::vector<StepDef>& steps, int iteration) {
-    for (std::size_t i = 0; i < steps.size(); ++i) {
+  Status run_sequence(const std::vector<StepDef>& steps, int iteration, std::size_t first = 0) {
+    for (std::size_t i = first; i < steps.size(); ++i) {
       const StepDef& step = steps[i];
       StepTrace trace;
       trace.step_id = step.id;
@@ -152,7 +191,10 @@ class ChainExecutor::CaseRun {
         continue;
       }
       auto start = Clock::now();
+      const bool resampled = &step == resampled_;
+      if (resampled) sample_shift_ = replay_->resample * kResampleStride;
       Status status = run_step(step, iteration, trace);
+      if (resampled) sample_shift_ = 0;
       if (trace.latency_ms == 0) trace.latency_ms = elapsed_ms(start);
       if (!status.ok()) {
         if (status.error().code == ErrorCode::kCancelled) return status;
@@ -204,7 +246,7 @@ class ChainExecutor::CaseRun {
     if (step.top_p) request.sampling.top_p = *step.top_p;
     if (step.max_tokens) request.sampling.max_tokens = *step.max_tokens;
     // Trials and vote samples must draw independently; 100 > the largest vote n (25).
-    request.sample_index = trial_ * 100 + vote_index;
+    request.sample_index = trial_ * 100 + vote_index + sample_shift_;
     CallContext context{&case_, step.id, trial_};
     auto start = Clock::now();
     auto reply = executor_.model_.complete(request, context);
@@ -320,6 +362,9 @@ class ChainExecutor::CaseRun {
   const Case& case_;
   int trial_;
   const std::atomic<bool>* cancel_;
+  const ReplayStart* replay_;             // null for an ordinary run
+  const StepDef* resampled_ = nullptr;    // the replay's from_step, when it resamples
+  int sample_shift_ = 0;                  // added to sample indices while it runs
   std::map<std::string, std::string> outputs_;
   CaseTrace trace_;
 };
@@ -331,6 +376,12 @@ bool ChainExecutor::cancel_requested(const std::atomic<bool>* cancel) const {
 Result<CaseTrace> ChainExecutor::run(const Case& case_data, int trial,
                                      const std::atomic<bool>* cancel) const {
   return CaseRun(*this, case_data, trial, cancel).run();
+}
+
+Result<CaseTrace> ChainExecutor::run_from(const Case& case_data, int trial,
+                                          const ReplayStart& start,
+                                          const std::atomic<bool>* cancel) const {
+  return CaseRun(*this, case_data, trial, cancel, &start).run();
 }
 
 }  // namespace fapo

@@ -62,6 +62,7 @@ Result<VariantRecord> Laboratory::resolve(const std::string& reference) {
 }
 
 Result<VariantRecord> Laboratory::propose(const Proposal& proposal) {
+  FAPO_RETURN_IF_ERROR(check_not_sealed());
   FAPO_ASSIGN_OR_RETURN(VariantRecord parent, resolve(proposal.parent));
   // Checked again under the store's lock, so concurrent proposals cannot overrun the cap.
   FAPO_RETURN_IF_ERROR(check_variant_budget());
@@ -137,7 +138,8 @@ Result<std::int64_t> Laboratory::record_run(const std::string& run_id,
                {"split", split},
                {"trials", trials},
                {"variant_id", variant_id},
-               {"purpose", purpose_name(purpose)}};
+               {"purpose",
+                purpose == Purpose::kFinalTest ? "final_test" : purpose_name(purpose)}};
   return journal_->append("run", actor, variant_id, "evaluation started", payload);
 }
 
@@ -160,6 +162,9 @@ Status Laboratory::check_evaluation_allowed(const std::string& variant_id,
                                                     *split_for(purpose) + " split, not " + split);
   }
   if (trials < 1) return make_error(ErrorCode::kInvalidInput, "trials must be at least 1");
+  // Train stays open after the seal (looking at failures spends only budget); validation and
+  // test would only produce numbers nothing may act on any more.
+  if (purpose != Purpose::kTrain) FAPO_RETURN_IF_ERROR(check_not_sealed());
   FAPO_ASSIGN_OR_RETURN(VariantRecord record, store_.find(variant_id));
   if (purpose == Purpose::kValidation) FAPO_RETURN_IF_ERROR(check_review_allows_validation(record));
   return check_budget_allows(record, split, purpose, trials);

@@ -1,5 +1,6 @@
 #include "engine/run/spending.h"
 
+#include "engine/llm/cost.h"
 #include "engine/run/run_store.h"
 #include "engine/run/run_summary.h"
 
@@ -7,6 +8,8 @@ namespace fapo {
 namespace {
 
 // The totals of one run: from its manifest when it has one, else from its results so far.
+// Result lines carry their metered usage, whose cost leaves out calls answered from the cache;
+// lines written before usage was metered are priced from their tokens.
 Result<RunSummary> run_totals(const RunStore& store, const std::string& run_id,
                               const ModelPrices& prices) {
   FAPO_ASSIGN_OR_RETURN(RunStatus status, store.status(run_id));
@@ -15,12 +18,17 @@ Result<RunSummary> run_totals(const RunStore& store, const std::string& run_id,
     return run_summary_from_json(status.manifest["summary"]);
   }
   SummaryAccumulator accumulator;
-  FAPO_RETURN_IF_ERROR(store.for_each_result(
-      run_id, [&](const nlohmann::json& line) { accumulator.add(line); }));
+  double unmetered_cost = 0;
+  FAPO_RETURN_IF_ERROR(store.for_each_result(run_id, [&](const nlohmann::json& line) {
+    accumulator.add(line);
+    if (!line.contains("usage")) {
+      unmetered_cost += call_cost(Prices{prices.input_per_mtok, prices.output_per_mtok},
+                                  line.value("tokens_in", 0LL), line.value("tokens_out", 0LL));
+    }
+  }));
   RunSummary summary;
-  accumulator.fill(summary);
-  summary.cost = static_cast<double>(summary.tokens_in) / 1e6 * prices.input_per_mtok +
-                 static_cast<double>(summary.tokens_out) / 1e6 * prices.output_per_mtok;
+  accumulator.fill(summary);  // sums the metered cost
+  summary.cost += unmetered_cost;
   return summary;
 }
 

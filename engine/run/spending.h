@@ -1,10 +1,15 @@
 // What a tenant's runs have spent so far, tallied from the run store: model calls, tokens and
 // money, and how many evaluations each split had. Finished runs are read from their manifests;
 // runs without one (running, or interrupted) are summed from their results, so work that was
-// paid for is counted even when its run never finished. Calls answered from the response cache
-// are counted as recorded (they cost nothing to repeat, but they were paid for once).
+// paid for is counted even when its run never finished.
 //
-// This is an account, not a limit: enforcing budgets belongs to the variant and journal layer.
+// Calls and tokens count every recorded model call, those answered from the response cache
+// included (the caps bound the work a run does, and an estimate built on them stays an upper
+// bound). Money is what the providers charged: the metered usage of each result, in which a
+// cached call costs nothing; results written before usage was metered are priced from their
+// tokens with the tenant's prices.
+//
+// This is an account, not a limit: engine/budget enforces the caps on top of it.
 // Free function; safe to call while runs are being written and from several threads.
 #pragma once
 
@@ -29,7 +34,7 @@ struct Spending {
   std::size_t unreadable_runs = 0;  // runs whose files could not be read (not counted)
 };
 
-// Sums every run of `tenant_id`. `prices` costs the tokens of runs that have no manifest yet.
+// Sums every run of `tenant_id`. `prices` costs the results written before usage was metered.
 Result<Spending> tally_spending(const Workspace& workspace, const std::string& tenant_id,
                                 const ModelPrices& prices);
 

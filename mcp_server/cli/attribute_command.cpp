@@ -1,14 +1,20 @@
-// `fapo attribute TENANT RUN [--threshold X] [--examples N] [--json]`: attributes the failed
-// cases of a run to steps and prints the clusters, ceilings and recommended level. Train runs
-// also list each failed case with its evidence; validation runs show counts and shares only,
-// the same rule the MCP tools apply.
+// `fapo attribute TENANT RUN [--threshold X] [--examples N] [--cases] [--confirm [--max-cases N]]
+// [--json]`: attributes the failed cases of a run to steps and prints the clusters, ceilings and
+// recommended level. Train runs also list each failed case with its evidence; validation runs
+// show counts and shares only, the same rule the MCP tools apply. --confirm (train runs only)
+// replays failed cases by counterfactual (engine/attribution/confirmation.h): it prints the
+// estimate first, refuses when the tenant's budget cannot pay, and journals what it spent,
+// exactly as the MCP tool does.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <iostream>
 #include <memory>
 
+#include "engine/attribution/confirmation.h"
 #include "engine/attribution/run_attribution.h"
+#include "engine/budget/budget.h"
+#include "engine/protocol/laboratory.h"
 #include "engine/base/strings.h"
 #include "mcp_server/cli/cli.h"
 
@@ -23,7 +29,17 @@ struct AttributeArguments {
   double threshold = -1;  // < 0: the scorer's maximum
   std::size_t examples = 5;
   bool cases = false;
+  bool confirm = false;
+  std::size_t max_cases = 20;
 };
+
+std::string confirmation_cell(const json& cluster) {
+  if (!cluster.contains("confirmation")) return "";
+  const json& result = cluster["confirmation"];
+  if (result["replays"].get<int>() == 0) return "not replayed";
+  return fmt::format("{}/{} fixed ({})", result["fixed"].get<int>(),
+                     result["replays"].get<int>(), result["method"].get<std::string>());
+}
 
 void print_clusters(const json& report) {
   std::cout << fmt::format("\n  {:<17} {:<12} {:<17} {:>5} {:>7}  {:<10} {}\n", "class",
@@ -34,6 +50,7 @@ void print_clusters(const json& report) {
     if (cluster.contains("example_case_ids")) {
       examples = join(cluster["example_case_ids"].get<std::vector<std::string>>(), ", ");
     }
+    if (cluster.contains("confirmation")) examples = confirmation_cell(cluster) + "  " + examples;
     std::cout << fmt::format("  {:<17} {:<12} {:<17} {:>5} {:>6.1f}%  {:<10} {}\n",
                              cluster["class"].get<std::string>(),
                              cluster["step"].get<std::string>(),
@@ -65,6 +82,15 @@ void print_report(const json& report, bool cases) {
                              ceiling["addressable"].get<int>(), ceiling["ceiling"].get<double>(),
                              ceiling["cumulative_ceiling"].get<double>());
   }
+  if (report.contains("confirmation")) {
+    const json& confirmation = report["confirmation"];
+    std::cout << fmt::format("\n  confirmation by replay: {} of {} replays fixed the case (rate "
+                             "{:.2f}); {} model calls spent{}\n",
+                             confirmation["fixed"].get<int>(), confirmation["replays"].get<int>(),
+                             confirmation["rate"].get<double>(),
+                             confirmation["calls_spent"].get<long long>(),
+                             confirmation.value("cancelled", false) ? " (cancelled)" : "");
+  }
   std::cout << "\n  recommended level: " << report["recommended_level"].get<std::string>()
             << "\n  " << report["recommendation"].get<std::string>() << "\n";
   if (!cases || !report.contains("attributions")) return;
@@ -79,6 +105,39 @@ void print_report(const json& report, bool cases) {
       std::cout << "      - " << line.get<std::string>() << "\n";
     }
   }
+}
+
+// Plans, checks against the budget, runs and journals a confirmation, as the MCP tool does.
+Status confirm(const Workspace& workspace, const RunAttribution& report, std::size_t max_cases,
+               bool quiet, json& out) {
+  FAPO_ASSIGN_OR_RETURN(std::unique_ptr<Laboratory> lab,
+                        Laboratory::open(workspace, report.tenant_id));
+  FAPO_ASSIGN_OR_RETURN(Tenant tenant, load_tenant(workspace, report.tenant_id,
+                                                   ModelOptions{CacheMode::kNormal, nullptr}));
+  ConfirmationOptions options;
+  options.max_cases = max_cases;
+  FAPO_ASSIGN_OR_RETURN(ConfirmationPlan plan,
+                        plan_confirmation(workspace, tenant, report, options));
+  if (!quiet) {
+    std::cerr << fmt::format("confirming {} failed cases: up to {} model calls\n",
+                             plan.replays.size(), plan.estimated_calls);
+  }
+  FAPO_ASSIGN_OR_RETURN(BudgetState budget, lab->budget_state());
+  FAPO_RETURN_IF_ERROR(check_fits(
+      budget, EvaluationEstimate{plan.estimated_calls, plan.estimated_tokens,
+                                 plan.estimated_money},
+      Purpose::kTrain));
+  FAPO_ASSIGN_OR_RETURN(ConfirmationReport confirmation,
+                        run_confirmation(tenant, report, plan, options));
+  add_confirmation(out, report, confirmation);
+  auto journaled = lab->journal().append(
+      "budget", "cli", report.variant_id, "counterfactual confirmation of an attribution",
+      {{"purpose", "attribution_confirmation"},
+       {"run_id", report.run_id},
+       {"calls", confirmation.calls_spent},
+       {"tokens", confirmation.tokens_in + confirmation.tokens_out}});
+  if (!journaled.ok()) return journaled.error();
+  return ok_status();
 }
 
 }  // namespace
@@ -96,6 +155,11 @@ void add_attribute_command(CLI::App& app, GlobalOptions& options, int& exit_code
   command->add_option("--examples", args->examples, "Example case ids per cluster (default 5)")
       ->check(CLI::Range(0, 50));
   command->add_flag("--cases", args->cases, "Also list every failed case with its evidence");
+  command->add_flag("--confirm", args->confirm,
+                    "Train runs: confirm by counterfactual replay (spends task-model calls)");
+  command->add_option("--max-cases", args->max_cases,
+                      "With --confirm: failed cases replayed at most (default 20)")
+      ->check(CLI::Range(1, 1000));
   command->add_flag("--json", options.json, "Print the report as JSON");
   command->callback([&options, &exit_code, args] {
     auto workspace = Workspace::open(options.workspace);
@@ -112,6 +176,13 @@ void add_attribute_command(CLI::App& app, GlobalOptions& options, int& exit_code
       return;
     }
     json out = to_json(*report, case_access_for(report->split));
+    if (args->confirm) {
+      Status confirmed = confirm(*workspace, *report, args->max_cases, options.json, out);
+      if (!confirmed.ok()) {
+        exit_code = report_error(options, confirmed.error());
+        return;
+      }
+    }
     if (options.json) {
       std::cout << out.dump(2) << "\n";
     } else {

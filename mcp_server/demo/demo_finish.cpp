@@ -199,12 +199,12 @@ Status step_summary(Demo& demo) {
                       std::to_string(accepted) + " accepted, " +
                       std::to_string(state.attempts.size() - accepted) + " rejected");
   const json spent = state.budget.value("spent", json::object());
-  const json limits = state.budget.value("limits", json::object());
+  const json caps = state.budget.value("caps", json::object());
   demo.narrator.reply(format_count(spent.value("model_calls", 0LL)) + " model calls, " +
                       format_count(spent.value("tokens", 0LL)) + " tokens over " +
                       std::to_string(spent.value("runs", 0)) + " runs; " +
                       std::to_string(spent.value("validation_evaluations", 0)) + " of " +
-                      std::to_string(limits.value("validation_evaluations", 0)) +
+                      std::to_string(caps.value("validation_evaluations", 0)) +
                       " validation evaluations used" +
                       (state.budget.value("model", json::object()).value("simulated", false)
                            ? " (simulated model: no money spent)"

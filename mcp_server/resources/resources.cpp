@@ -5,6 +5,8 @@
 #include "engine/base/files.h"
 #include "engine/base/strings.h"
 #include "engine/chain/pipeline.h"
+#include "engine/data/dataset.h"
+#include "engine/data/splits.h"
 #include "engine/data/tenant_config.h"
 #include "engine/run/case_access.h"
 #include "engine/run/run_store.h"
@@ -56,6 +58,57 @@ std::string generated_readme(const Workspace& workspace, const std::string& tena
   return text + "\nOutput: `" + pipeline->chain.output + "`.\n";
 }
 
+// Shorter context values (a name, a year) also occur in train material and in the corpus;
+// only text this long identifies a held-out case.
+constexpr std::size_t kMinHeldOutChars = 16;
+constexpr std::string_view kWithheld = "[text of a held-out case, withheld by fapo]";
+
+// The context texts (questions, ...) of the tenant's validation and test cases, as its
+// splits assign them.
+Result<std::vector<std::string>> held_out_texts(const Workspace& workspace,
+                                                const std::string& tenant_id) {
+  const fs::path dir = workspace.tenant_dir(tenant_id);
+  const std::string display = "tenants/" + tenant_id;
+  FAPO_ASSIGN_OR_RETURN(TenantConfig config,
+                        load_tenant_config(dir / "tenant.json", display + "/tenant.json"));
+  FAPO_ASSIGN_OR_RETURN(SplitManifest manifest,
+                        build_split_manifest(dir / "dataset.jsonl", display + "/dataset.jsonl",
+                                             config.splits, dir));
+  FAPO_ASSIGN_OR_RETURN(std::vector<Case> cases,
+                        load_dataset(dir / "dataset.jsonl", display + "/dataset.jsonl"));
+  std::vector<std::string> held_out = manifest.validation;
+  held_out.insert(held_out.end(), manifest.test.begin(), manifest.test.end());
+  std::sort(held_out.begin(), held_out.end());
+  std::vector<std::string> texts;
+  for (const Case& item : cases) {
+    if (!std::binary_search(held_out.begin(), held_out.end(), item.case_id)) continue;
+    for (const auto& [key, value] : item.context) {
+      if (value.size() >= kMinHeldOutChars) texts.push_back(value);
+    }
+  }
+  return texts;
+}
+
+// A README is the tenant author's prose, and authors quote their dataset: every quoted
+// validation or test text is withheld, so the resource cannot carry held-out cases to the
+// agent. When the splits cannot be computed, nothing of the README is shown.
+std::string without_held_out_text(const Workspace& workspace, const std::string& tenant_id,
+                                  std::string text) {
+  auto texts = held_out_texts(workspace, tenant_id);
+  if (!texts.ok()) {
+    return "# " + tenant_id + "\n\n(fapo withholds this README: it could not check it for "
+           "held-out case text because " + texts.error().message + ". validate_tenant lists "
+           "the tenant's problems.)\n";
+  }
+  for (const std::string& held_out : *texts) {
+    for (auto at = text.find(held_out); at != std::string::npos;
+         at = text.find(held_out, at + kWithheld.size())) {
+      text.replace(at, held_out.size(), kWithheld);
+    }
+  }
+  return text;
+}
+
 Result<ResourceText> read_readme(const Workspace& workspace, const std::string& tenant_id,
                                  const std::string& uri) {
   FAPO_RETURN_IF_ERROR(check_tenant_exists(workspace, tenant_id));
@@ -64,6 +117,7 @@ Result<ResourceText> read_readme(const Workspace& workspace, const std::string& 
   std::string text;
   if (fs::is_regular_file(file, ec)) {
     FAPO_ASSIGN_OR_RETURN(text, read_file(file));
+    text = without_held_out_text(workspace, tenant_id, std::move(text));
   } else {
     text = generated_readme(workspace, tenant_id);
   }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine/base/embedded_schemas.h"
+#include "engine/protocol/laboratory.h"
 #include "engine/run/run_manager.h"
 #include "mcp_server/prompts/prompts.h"
 #include "mcp_server/resources/resources.h"
@@ -152,9 +153,13 @@ int run_mcp_server(const McpServerOptions& options) {
     std::fprintf(stderr, "fapo mcp: %s\n", workspace.error().message.c_str());
     return 2;
   }
+  // One Laboratory per tenant for the server's life: the variant store and the journal are
+  // opened once and the protocol rules see every tool call of this server.
+  auto laboratories = std::make_shared<LaboratoryPool>(*workspace);
   // The run manager joins its evaluation threads when the context goes, after the dispatcher.
   const ServerContext context{std::filesystem::absolute(options.workspace).lexically_normal(),
-                              std::make_shared<RunManager>(std::move(workspace).value())};
+                              std::make_shared<RunManager>(std::move(workspace).value()),
+                              std::move(laboratories)};
 
   int exit_code = 0;
   transport = open_transport(options, exit_code);

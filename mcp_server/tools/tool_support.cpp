@@ -13,6 +13,12 @@ namespace {
 
 using nlohmann::json;
 
+json usage_json(const std::map<std::string, CostTotals>& usage) {
+  json out = json::object();
+  for (const auto& [role, totals] : usage) out[role] = totals.to_json();
+  return out;
+}
+
 json summary_json(const RunSummary& summary, const std::string& split) {
   json out{{"mean", summary.mean},
            {"standard_error", summary.standard_error},
@@ -29,6 +35,9 @@ json summary_json(const RunSummary& summary, const std::string& split) {
            {"tokens_in", summary.tokens_in},
            {"tokens_out", summary.tokens_out},
            {"cost", summary.cost},
+           {"cached_calls", summary.cached_calls},
+           {"usage", usage_json(summary.usage)},
+           {"cache_mode", summary.cache_mode},
            {"wall_seconds", summary.wall_seconds}};
   // Case ids are per-case information: shown for train runs only.
   if (case_access_for(split) == CaseAccess::kFull) {

@@ -191,6 +191,9 @@ std::vector<ToolSpec> builtin_tools() {
   tools.push_back(make_export_variant_tool());
   tools.push_back(make_record_note_tool());
   tools.push_back(make_history_tool());
+  tools.push_back(make_review_variant_tool());
+  tools.push_back(make_compare_tool());
+  tools.push_back(make_final_test_tool());
   return tools;
 }
 

@@ -69,6 +69,9 @@ ToolSpec make_get_variant_tool();
 ToolSpec make_export_variant_tool();
 ToolSpec make_record_note_tool();
 ToolSpec make_history_tool();
+ToolSpec make_review_variant_tool();
+ToolSpec make_compare_tool();
+ToolSpec make_final_test_tool();
 
 // Every tool fapo offers, in the order tools/list shows them.
 std::vector<ToolSpec> builtin_tools();

@@ -99,7 +99,9 @@ describe('guardrails against a misbehaving agent', () => {
   before(async () => {
     workspace = makeWorkspace();
     copyTenant(workspace.dir, kTight, (c) => {
-      c.budget = { variants: 2, validation_evaluations: 1, task_calls: 3000, final_test_reserve: 0.1 };
+      // 1350 calls outside the reserve: one validation run of the baseline (90 cases x 3 calls)
+      // fits, ten trials on train (60 x 3 x 10) do not.
+      c.budget = { variants: 2, validation_evaluations: 1, task_calls: 1500, final_test_reserve: 0.1 };
     });
     copyTenant(workspace.dir, kDrift, () => {});
     const transport = new StdioClientTransport({
@@ -163,7 +165,7 @@ describe('guardrails against a misbehaving agent', () => {
     assert.equal(statSync(join(dir, 'prompts', 'answer.md')).mode & 0o222, 0, 'stored prompt is read-only');
     await succeed('export_variant', { tenant_id: kTenant, variant: variant.name, path: 'exported/v1' });
     assert.match(await refusal('export_variant', { tenant_id: kTenant, variant: variant.name,
-                                                   path: 'exported/v1' }), /exist/i);
+                                                   path: 'exported/v1' }), /exist|overwrite/i);
     const shown = await succeed('get_variant', { tenant_id: kTenant, variant: variant.name });
     assert.equal(shown.variant_id, variant.variant_id);
   });
@@ -217,7 +219,7 @@ describe('guardrails against a misbehaving agent', () => {
     await succeed('propose_variant', prompt(1));
     await succeed('propose_variant', prompt(2));
     assert.match(await refusal('propose_variant', prompt(3)), /budget|variants/i);
-    assert.match(await refusal('evaluate', { ...base, split: 'train', trials: 20 }), /budget|calls/i);
+    assert.match(await refusal('evaluate', { ...base, split: 'train', trials: 10 }), /budget|calls/i);
     await finishedRun(kTight, 'validation');
     assert.match(await refusal('evaluate', { ...base, split: 'validation' }), /budget|validation evaluations/i);
     const budget = await succeed('budget', base);

@@ -180,7 +180,8 @@ for (const [kind, open] of Object.entries(openers)) {
       assert.ok(detail.structuredContent.case.expected.answer);
       const budget = await call('budget', { tenant_id: kTenant });
       assert.ok(budget.structuredContent.spent.model_calls > 0);
-      assert.equal(budget.structuredContent.enforced, false);
+      assert.equal(budget.structuredContent.enforced, true);
+      assert.ok(budget.structuredContent.remaining.calls < budget.structuredContent.caps.task_calls);
     });
 
     test('a validation run gives aggregates only, with the reason', async () => {

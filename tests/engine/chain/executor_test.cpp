@@ -214,3 +214,101 @@ TEST_CASE("retrieve renders its query and records the passage ids") {
   CHECK(trace->steps[0].detail["passage_ids"] == nlohmann::json::array({"p1"}));
   CHECK(trace->final_output.find("Hamlet") != std::string::npos);
 }
+
+TEST_CASE("a replay runs from the given step on, reading the supplied outputs of earlier steps") {
+  auto chain = compile(R"J({"steps": [
+      {"id": "hop", "kind": "retrieve", "query": "${question}", "k": 1},
+      {"id": "draft", "kind": "llm", "prompt": "d.md"},
+      {"id": "answer", "kind": "llm", "prompt": "a.md"}], "output": "answer"})J",
+                       {{"d.md", "Passages: ${steps.hop.output}"},
+                        {"a.md", "Notes: ${steps.draft.output} Passages: ${steps.hop.output}"}});
+  ScriptedModel model(
+      [](const ModelRequest& request) { return reply("saw " + user_text(request)); });
+  // No index: the retrieve step must not run.
+  fapo::ChainExecutor executor(chain, model, nullptr, {"m", {}});
+  fapo::ReplayStart start;
+  start.from_step = "answer";
+  start.outputs = {{"hop", "[1] «Hamlet | by Shakespeare»"}, {"draft", "it was a play"}};
+  auto trace = executor.run_from(make_case(), 0, start);
+  REQUIRE_MESSAGE(trace.ok(), (trace.ok() ? "" : trace.error().message));
+  REQUIRE(model.requests.size() == 1);
+  const std::string prompt = "Notes: it was a play Passages: [1] «Hamlet | by Shakespeare»";
+  CHECK(user_text(model.requests[0]) == prompt);
+  REQUIRE(trace->steps.size() == 3);
+  CHECK(trace->steps[0].step_id == "hop");
+  CHECK(trace->steps[0].detail.value("supplied", false));
+  CHECK(trace->steps[1].step_id == "draft");
+  CHECK(trace->steps[1].model_calls == 0);
+  CHECK_FALSE(trace->steps[2].detail.contains("supplied"));
+  CHECK(trace->model_calls == 1);
+  CHECK(trace->tokens_in == 10);
+  CHECK(trace->final_output == "saw " + prompt);
+}
+
+TEST_CASE("a resampling replay draws its first step afresh and later steps as a run would") {
+  auto chain = compile(R"J({"steps": [
+      {"id": "a", "kind": "llm", "prompt": "p.md"},
+      {"id": "b", "kind": "vote", "n": 2, "step": {"id": "b_inner", "kind": "llm",
+       "prompt": "q.md"}}], "output": "b"})J",
+                       {{"p.md", "${question}"}, {"q.md", "${steps.a.output}"}});
+  ScriptedModel model([](const ModelRequest&) { return reply("x"); });
+  fapo::ChainExecutor executor(chain, model, nullptr, {"m", {}});
+  fapo::ReplayStart start;
+  start.from_step = "a";
+  start.resample = 3;
+  auto trace = executor.run_from(make_case(), 2, start);
+  REQUIRE(trace.ok());
+  REQUIRE(model.requests.size() == 3);
+  CHECK(model.requests[0].sample_index == 200 + 3 * fapo::kResampleStride);
+  CHECK(model.requests[1].sample_index == 200);
+  CHECK(model.requests[2].sample_index == 201);
+  // A replay from the first step without resampling is the run itself.
+  fapo::ReplayStart plain;
+  plain.from_step = "a";
+  auto same = executor.run_from(make_case(), 2, plain);
+  REQUIRE(same.ok());
+  CHECK(model.requests[3].sample_index == 200);
+  CHECK(same->steps.size() == 2);
+}
+
+TEST_CASE("a replay refuses an unknown start step and outputs for steps it computes") {
+  auto chain = compile(R"J({"steps": [
+      {"id": "a", "kind": "llm", "prompt": "p.md"},
+      {"id": "b", "kind": "llm", "prompt": "p.md"}], "output": "b"})J",
+                       {{"p.md", "${question}"}});
+  ScriptedModel model([](const ModelRequest&) { return reply("x"); });
+  fapo::ChainExecutor executor(chain, model, nullptr, {"m", {}});
+  fapo::ReplayStart unknown;
+  unknown.from_step = "c";
+  auto missing = executor.run_from(make_case(), 0, unknown);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == fapo::ErrorCode::kInvalidInput);
+  CHECK(missing.error().message.find("'c' is not a top-level step") != std::string::npos);
+  fapo::ReplayStart later;
+  later.from_step = "a";
+  later.outputs = {{"b", "given"}};
+  auto computed = executor.run_from(make_case(), 0, later);
+  REQUIRE_FALSE(computed.ok());
+  CHECK(computed.error().message.find("step 'b', which is not a step before 'a'") !=
+        std::string::npos);
+  CHECK(model.requests.empty());
+}
+
+TEST_CASE("a replay checks when conditions against the supplied outputs") {
+  auto chain = compile(R"J({"steps": [
+      {"id": "a", "kind": "llm", "prompt": "p.md"},
+      {"id": "b", "kind": "llm", "prompt": "p.md", "when": {"step": "a", "empty": true}},
+      {"id": "c", "kind": "transform", "op": "template", "input": "[${steps.b.output}]"}],
+      "output": "c"})J",
+                       {{"p.md", "${question}"}});
+  ScriptedModel model([](const ModelRequest&) { return reply("filled"); });
+  fapo::ChainExecutor executor(chain, model, nullptr, {"m", {}});
+  fapo::ReplayStart start;
+  start.from_step = "b";
+  start.outputs = {{"a", "not empty"}};
+  auto trace = executor.run_from(make_case(), 0, start);
+  REQUIRE(trace.ok());
+  CHECK(model.requests.empty());
+  CHECK(trace->steps[1].skipped);
+  CHECK(trace->final_output == "[]");
+}

@@ -58,6 +58,32 @@ TEST_CASE("sums finished runs from their manifests and unfinished runs from thei
   CHECK(spent->unreadable_runs == 0);
 }
 
+TEST_CASE("an unfinished run costs what its metered calls were charged, cached calls nothing") {
+  testing::TempDir dir;
+  auto workspace = Workspace::open(dir.path());
+  REQUIRE(workspace.ok());
+  RunStore store(*workspace, "qa");
+  auto running = store.create(plan("train", {"a", "b", "c"}));
+  REQUIRE(running.ok());
+  // Three calls recorded in the trace, two of them answered from the response cache: the
+  // provider charged one call's tokens.
+  json metered = result("a", 3, 3000000, 300000);
+  metered["usage"] = {{"task", {{"calls", 1}, {"cached", 2}, {"tokens_in", 1000000},
+                                {"tokens_out", 100000}, {"cost", 1.4}}}};
+  REQUIRE(running->append_result(metered).ok());
+  json all_cached = result("b", 3, 3000000, 300000);
+  all_cached["usage"] = {{"task", {{"calls", 0}, {"cached", 3}, {"cost", 0.0}}}};
+  REQUIRE(running->append_result(all_cached).ok());
+  // Written before usage was metered: priced from its tokens.
+  REQUIRE(running->append_result(result("c", 1, 1000000, 0)).ok());
+
+  auto spent = tally_spending(*workspace, "qa", ModelPrices{1.0, 4.0});
+  REQUIRE(spent.ok());
+  CHECK(spent->cost == doctest::Approx(1.4 + 1.0));
+  CHECK(spent->model_calls == 7);  // calls count as recorded, cached ones included
+  CHECK(spent->tokens_in == 7000000);
+}
+
 TEST_CASE("a tenant without runs has spent nothing") {
   testing::TempDir dir;
   auto workspace = Workspace::open(dir.path());

@@ -22,10 +22,7 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// Needs every tool of the optimisation protocol in the built fapo: propose_variant,
-// review_variant, compare, record_note, history, final_test (attribute is optional).
-// TODO: remove the skip once those tools are registered in the tool table.
-TEST_CASE("fapo demo walks the whole optimisation loop and exits 0" * doctest::skip()) {
+TEST_CASE("fapo demo walks the whole optimisation loop and exits 0") {
   TempDir dir;
   fs::path workspace = dir.path() / "demo";
   // Given in the workspace, so the test does not depend on where the binary was built.

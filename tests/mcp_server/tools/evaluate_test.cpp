@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "engine/journal/journal.h"
 #include "tests/engine/run/scripted_evaluator.h"
 #include "tests/mcp_server/tools/tool_test_support.h"
 
@@ -18,8 +19,12 @@ TEST_CASE("evaluate returns the run id at once and the run completes in the back
   CHECK(run["split"] == "train");
   CHECK(run["total"] == 60);
   CHECK(run["trials"] == 1);
+  CHECK(started["structuredContent"]["variant"]["name"] == "v000");
+  CHECK(started["structuredContent"]["variant"]["level"] == "baseline");
+  CHECK(run["variant_id"] == started["structuredContent"]["variant"]["variant_id"]);
   CHECK(started["structuredContent"]["waited_seconds"] == 0.0);
-  CHECK(ToolFixture::text(started).find("Started. Run " + run["run_id"].get<std::string>()) == 0);
+  CHECK(ToolFixture::text(started).find("Started v000. Run " + run["run_id"].get<std::string>()) ==
+        0);
   auto finished = f.runs().wait(kTenant, run["run_id"], std::chrono::seconds(60));
   REQUIRE(finished.ok());
   CHECK(finished->state == RunState::kComplete);
@@ -52,8 +57,8 @@ TEST_CASE("evaluate refuses the test split and names final_test") {
   ToolFixture f;
   const json result = f.call("evaluate", {{"tenant_id", kTenant}, {"split", "test"}});
   CHECK(result["isError"] == true);
-  CHECK(ToolFixture::text(result).find("evaluate does not run the test split") == 0);
-  CHECK(ToolFixture::text(result).find("final_test") != std::string::npos);
+  CHECK(ToolFixture::text(result).find("the test split is reachable only through final_test") ==
+        0);
   CHECK(f.runs().active_runs().empty());
 }
 
@@ -70,18 +75,100 @@ TEST_CASE("evaluate rejects unknown splits, unknown tenants and out-of-range tri
   CHECK(ToolFixture::text(trials).find("argument 'trials'") != std::string::npos);
 }
 
-TEST_CASE("evaluate reports a variant that changes a frozen setting without starting a run") {
+// Proposes a parameter variant through propose_variant; returns its name.
+std::string propose(ToolFixture& f) {
+  const json proposed = f.call("propose_variant", {{"tenant_id", kTenant},
+                                                   {"hypothesis", "more passages"},
+                                                   {"parameters", {{"hop1", {{"k", 4}}}}}});
+  REQUIRE_MESSAGE(proposed["isError"] == false, ToolFixture::text(proposed));
+  return proposed["structuredContent"]["name"];
+}
+
+std::vector<JournalEntry> journaled_runs(ToolFixture& f) {
+  auto workspace = Workspace::open(f.workspace());
+  REQUIRE(workspace.ok());
+  auto journal = Journal::open(workspace->journal_db_path(kTenant));
+  REQUIRE(journal.ok());
+  auto runs = (*journal)->entries("run");
+  REQUIRE(runs.ok());
+  return *runs;
+}
+
+TEST_CASE("evaluate runs a stored variant named by name, says which, and journals the run") {
   ToolFixture f;
-  const auto variant = f.workspace() / "variants" / "hot";
-  std::filesystem::create_directories(variant);
-  std::filesystem::copy(f.workspace() / "tenants" / kTenant / "prompts", variant / "prompts");
-  fapo::testing::write_text(variant / "chain.json", R"({"steps": [
-    {"id": "answer", "kind": "llm", "prompt": "answer.md", "temperature": 0.0}],
-    "output": "answer"})");
-  const json result = f.call("evaluate", {{"tenant_id", kTenant}, {"variant_dir", "variants/hot"}});
+  const std::string name = propose(f);
+  const json result =
+      f.call("evaluate", {{"tenant_id", kTenant}, {"variant", name}, {"wait_seconds", 50}});
+  REQUIRE_MESSAGE(result["isError"] == false, ToolFixture::text(result));
+  const json& variant = result["structuredContent"]["variant"];
+  CHECK(variant["name"] == name);
+  CHECK(variant["level"] == "parameter");
+  const json& run = result["structuredContent"]["run"];
+  CHECK(run["variant_id"] == variant["variant_id"]);
+  CHECK(run["state"] == "complete");
+  CHECK(run["summary"]["usage"]["task"]["cached"] == 0);  // the simulated model is never cached
+  CHECK(run["summary"]["cached_calls"] == 0);
+  const auto runs = journaled_runs(f);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].payload["run_id"] == run["run_id"]);
+  CHECK(runs[0].payload["variant_id"] == variant["variant_id"]);
+  CHECK(runs[0].payload["split"] == "train");
+  CHECK(runs[0].payload["purpose"] == "train");
+}
+
+TEST_CASE("evaluate refuses validation for a variant without a passing review") {
+  ToolFixture f;
+  const std::string name = propose(f);
+  const json result =
+      f.call("evaluate", {{"tenant_id", kTenant}, {"split", "validation"}, {"variant", name}});
   CHECK(result["isError"] == true);
-  CHECK(ToolFixture::text(result).find("temperature") != std::string::npos);
+  CHECK(ToolFixture::text(result).find("has not been reviewed") != std::string::npos);
+  CHECK(ToolFixture::text(result).find("review_variant") != std::string::npos);
   CHECK(f.runs().active_runs().empty());
+  CHECK(journaled_runs(f).empty());
+}
+
+TEST_CASE("the baseline is evaluated on validation without a review and counts as one") {
+  ToolFixture f;
+  const json result = f.call("evaluate", {{"tenant_id", kTenant}, {"split", "validation"}});
+  REQUIRE_MESSAGE(result["isError"] == false, ToolFixture::text(result));
+  CHECK(result["structuredContent"]["variant"]["name"] == "v000");
+  const auto runs = journaled_runs(f);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].payload["purpose"] == "validation");
+  f.runs().shutdown();
+}
+
+TEST_CASE("evaluate refuses a run the budget cannot pay before it starts") {
+  ToolFixture f;
+  const auto file = f.workspace() / "tenants" / kTenant / "tenant.json";
+  json config = json::parse(fapo::testing::read_text(file));
+  config["budget"] = {{"task_calls", 200}};
+  fapo::testing::write_text(file, config.dump(2));
+  const json result = f.call("evaluate", {{"tenant_id", kTenant}, {"trials", 2}});
+  CHECK(result["isError"] == true);
+  const std::string text = ToolFixture::text(result);
+  CHECK(text.find("budget:") == 0);
+  CHECK(text.find("task-model calls") != std::string::npos);
+  CHECK(text.find("The budget tool shows what is left.") != std::string::npos);
+  CHECK(f.runs().active_runs().empty());
+}
+
+TEST_CASE("evaluate names an unknown variant and where to find the variants") {
+  ToolFixture f;
+  const json result = f.call("evaluate", {{"tenant_id", kTenant}, {"variant", "v042"}});
+  CHECK(result["isError"] == true);
+  CHECK(ToolFixture::text(result).find("v042") != std::string::npos);
+  CHECK(ToolFixture::text(result).find("history") != std::string::npos);
+}
+
+TEST_CASE("evaluate passes the cache mode to the run") {
+  ToolFixture f;
+  const json result = f.call(
+      "evaluate", {{"tenant_id", kTenant}, {"cache_mode", "off"}, {"wait_seconds", 50}});
+  REQUIRE_MESSAGE(result["isError"] == false, ToolFixture::text(result));
+  REQUIRE(result["structuredContent"]["run"]["state"] == "complete");
+  CHECK(result["structuredContent"]["run"]["summary"]["cache_mode"] == "off");
 }
 
 TEST_CASE("cancelling a waiting evaluate call cancels the run it started") {
