@@ -181,15 +181,17 @@ Result<EvaluationEstimate> estimate_evaluation(const Workspace& workspace, const
 }
 
 Result<BudgetState> budget_state(const Workspace& workspace, const Tenant& tenant,
-                                 int variants_used, int validation_evaluations_used) {
+                                 int variants_used, int validation_evaluations_used,
+                                 const EvaluationEstimate& outside_runs) {
   const TenantConfig& config = tenant.config;
   FAPO_ASSIGN_OR_RETURN(Spending spent,
                         tally_spending(workspace, tenant.id, config.task_model.prices));
   BudgetState state;
   state.caps = config.budget;
-  state.calls_spent = spent.model_calls;
-  state.tokens_spent = spent.tokens_in + spent.tokens_out;
-  state.money_spent = config.task_model.provider == "sim" ? 0 : spent.cost;
+  state.calls_spent = spent.model_calls + outside_runs.calls;
+  state.tokens_spent = spent.tokens_in + spent.tokens_out + outside_runs.tokens;
+  state.money_spent =
+      config.task_model.provider == "sim" ? 0 : spent.cost + outside_runs.money;
   state.variants_used = variants_used;
   state.validation_evaluations_used = validation_evaluations_used;
   const double reserve = state.caps.final_test_reserve;

@@ -75,9 +75,11 @@ struct BudgetState {
 // the variant store and the journal. validation_comparisons_left counts comparisons of a new
 // candidate against an incumbent, each needing an evaluation of acceptance.trials trials on
 // validation (estimated on the baseline pipeline); when no validation run exists yet, the first
-// comparison also pays for the incumbent's evaluation.
+// comparison also pays for the incumbent's evaluation. `outside_runs` is model spending that
+// left no run behind (counterfactual replays of an attribution, journaled as "budget").
 Result<BudgetState> budget_state(const Workspace& workspace, const Tenant& tenant,
-                                 int variants_used, int validation_evaluations_used);
+                                 int variants_used, int validation_evaluations_used,
+                                 const EvaluationEstimate& outside_runs = {});
 
 enum class Purpose { kTrain, kValidation, kFinalTest };
 

@@ -74,6 +74,9 @@ struct CompareOutcome {
   VariantRecord candidate;
   VariantRecord incumbent;
   std::optional<Comparison> comparison;  // when decided
+  // Per failure class and step, how many cases each side failed (engine/attribution); null
+  // when the runs could not be attributed.
+  nlohmann::json failure_deltas;
   // A validation comparison against the current best: its decision was journaled and an
   // accept moved the best pointer. Train comparisons (and validation ones against another
   // incumbent) inform but never decide.

@@ -1,5 +1,6 @@
 // The Laboratory's budget rules, on top of engine/budget: what has been used comes from the
-// variant store (variants other than baselines) and the journal (validation runs).
+// variant store (variants other than baselines) and the journal (validation runs, and model
+// calls spent outside runs, such as the replays that confirm an attribution).
 
 #include "engine/protocol/laboratory.h"
 
@@ -14,7 +15,14 @@ Result<BudgetState> Laboratory::budget_state() {
   for (const JournalEntry& run : runs) {
     validation_used += run.payload.value("split", "") == "validation";
   }
-  return fapo::budget_state(workspace_, *tenant_, variants_used, validation_used);
+  FAPO_ASSIGN_OR_RETURN(std::vector<JournalEntry> movements, journal_->entries("budget"));
+  EvaluationEstimate outside_runs;
+  for (const JournalEntry& movement : movements) {
+    outside_runs.calls += movement.payload.value("calls", 0LL);
+    outside_runs.tokens += movement.payload.value("tokens", 0LL);
+    outside_runs.money += movement.payload.value("money", 0.0);
+  }
+  return fapo::budget_state(workspace_, *tenant_, variants_used, validation_used, outside_runs);
 }
 
 Status Laboratory::check_variant_budget() {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/attribution/failure_deltas.h"
 #include "engine/base/strings.h"
 #include "engine/protocol/laboratory.h"
 
@@ -257,6 +258,13 @@ Result<CompareOutcome> Laboratory::decide(CompareOutcome outcome, const std::str
   outcome.decisive =
       split == "validation" && outcome.incumbent.variant_id == current_best.variant_id;
   json report = to_json(*comparison);
+  // Where failures moved between classes and steps: counts only, safe on validation.
+  auto deltas = failure_count_deltas(workspace_, tenant_->id, comparison->candidate.run_ids,
+                                     comparison->incumbent.run_ids);
+  if (deltas.ok()) {
+    outcome.failure_deltas = *deltas;
+    report["failure_deltas"] = *deltas;
+  }
   report["candidate_name"] = outcome.candidate.name;
   report["incumbent_name"] = outcome.incumbent.name;
   FAPO_RETURN_IF_ERROR(

@@ -39,10 +39,10 @@ constexpr std::string_view kDescription =
     "validation runs and before many trials. Read-only and cheap: reads run manifests and the "
     "journal, no model calls.";
 
-// The budget's own account plus the run counts of the runs on disk.
+// The budget's own account plus the details of the runs on disk.
 json spent_json(const json& spent, const Spending& runs) {
   json out = spent;
-  out["model_calls"] = runs.model_calls;
+  out["model_calls"] = spent["calls"];  // the name earlier versions of this tool used
   out["tokens_in"] = runs.tokens_in;
   out["tokens_out"] = runs.tokens_out;
   out["runs"] = runs.runs;

@@ -113,6 +113,7 @@ json result_json(const CompareOutcome& outcome) {
               {"best", variant_json(outcome.best)},
               {"next_step", next_step(outcome)}};
   if (outcome.comparison) add_statistics(result, *outcome.comparison);
+  if (outcome.failure_deltas.is_object()) result["failure_deltas"] = outcome.failure_deltas;
   if (!outcome.note.empty()) result["note"] = outcome.note;
   return result;
 }

@@ -114,8 +114,7 @@ Result<RunSnapshot> start_gated_run(Laboratory& lab, RunManager& manager,
   // Checking, starting and journaling are one step under the tenant's protocol lock (shared
   // with compare and final_test, and with other processes): otherwise two calls at once could
   // both pass the gate for the last validation evaluation the budget allows.
-  const fs::path lock_path = lab.workspace().state_dir(tenant_id) / "protocol.lock";
-  FAPO_ASSIGN_OR_RETURN(ProtocolLock lock, ProtocolLock::acquire(lock_path));
+  FAPO_ASSIGN_OR_RETURN(ProtocolLock lock, ProtocolLock::acquire(lab.protocol_lock_path()));
   Status allowed =
       lab.check_evaluation_allowed(variant.variant_id, args.split, purpose, args.trials);
   if (!allowed.ok()) return gate_refusal(allowed.error());

@@ -34,6 +34,12 @@ TEST_CASE("compare runs the missing evaluations and accepts the README's prompt 
   CHECK(outcome->comparison->mean_difference > 5);
   CHECK(outcome->best.variant_id == fix.variant_id);
   CHECK(f.lab->best()->name == fix.name);
+  // The fix moves failures out of the format class: fewer failed cases on the candidate side.
+  REQUIRE(outcome->failure_deltas.is_object());
+  CHECK(outcome->failure_deltas["split"] == "validation");
+  CHECK(outcome->failure_deltas["candidate"]["failed_cases"].get<double>() <
+        outcome->failure_deltas["incumbent"]["failed_cases"].get<double>());
+  CHECK_FALSE(outcome->failure_deltas["classes"].empty());
 
   // One evaluation per side, acceptance.trials each, journaled as validation runs.
   REQUIRE(outcome->evaluations.size() == 2);

@@ -49,6 +49,31 @@ TEST_CASE("reads the tenant's README, or generates one when there is none") {
   CHECK(generated->text.find("`hop1` (retrieve)") != std::string::npos);
 }
 
+TEST_CASE("a README quoting held-out questions is served with them withheld") {
+  ToolFixture f;
+  // mh0004 is a held-out case of the example tenant's splits; its question is quoted in the
+  // README's table of task types.
+  const std::string question =
+      "At which university did the writer of the novel Thoter Letters study?";
+  const auto file = f.workspace() / "tenants" / kTenant / "README.md";
+  REQUIRE(fapo::testing::read_text(file).find(question) != std::string::npos);
+  auto readme = read_resource(f.context(), "fapo://tenants/multihop_qa/readme");
+  REQUIRE(readme.ok());
+  CHECK(readme->text.find(question) == std::string::npos);
+  CHECK(readme->text.find("[text of a held-out case, withheld by fapo]") != std::string::npos);
+  CHECK(readme->text.find("# multihop_qa") == 0);
+}
+
+TEST_CASE("a README is withheld whole when the splits cannot be computed") {
+  ToolFixture f;
+  fapo::testing::write_text(f.workspace() / "tenants" / kTenant / "dataset.jsonl", "{not json\n");
+  auto readme = read_resource(f.context(), "fapo://tenants/multihop_qa/readme");
+  REQUIRE(readme.ok());
+  CHECK(readme->text.find("fapo withholds this README") != std::string::npos);
+  CHECK(readme->text.find("dataset.jsonl") != std::string::npos);
+  CHECK(readme->text.find("validate_tenant") != std::string::npos);
+}
+
 TEST_CASE("a train run report lists failed cases; a validation report only aggregates") {
   ToolFixture f;
   auto train = read_resource(f.context(), report_uri(f.finished_run()));
