@@ -17,47 +17,37 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxArgumentChars = 2000;
 
-// The protocol. Kept in step with the tools that exist: the rules that no tool enforces yet are
-// stated as the agent's own duty, and the text says so.
-constexpr char kOptimizeProtocol[] = R"(fapo is your laboratory and referee; you are the optimiser. Work like a careful engineer: measure, find the step that breaks, change the smallest thing that can fix it, and keep a change only when it is measurably better.
+// The protocol, written for an agent. The server enforces every rule stated here; the text
+// says so, so the agent knows a refusal is the rule and not a fault.
+constexpr char kOptimizeProtocol[] = R"(fapo is your laboratory and referee; you are the optimiser. Work like a careful engineer: measure, find the step that breaks, change the smallest thing that can fix it, and keep a change only when it is measurably better. The server enforces the rules below: a refused call says which rule and what to do instead.
 
-## Tools in this server
-- list_tenants, describe_tenant (use include_prompt_text: true), validate_tenant: what the tenant is and whether it is valid.
-- evaluate: starts a run on train or validation and returns its run_id at once (wait_seconds up to 50 waits for it, with progress). get_run follows a run (wait_seconds up to 50) and gives its summary; cancel_run stops one. At most 2 runs go at once.
-- list_cases and get_case: failed cases and full step traces (rendered prompts, replies, retrieved passages), for train runs only.
-- budget: caps and what has been spent (reported, not enforced yet).
-- Resources: fapo://tenants/<tenant_id>/readme and fapo://tenants/<tenant_id>/runs/<run_id>/report.
+## Tools, in loop order
+- Orient: describe_tenant (include_prompt_text: true), the README resource, budget, history (resume here in a fresh session).
+- Measure: evaluate {split: "train", variant, trials} starts a run and returns its run_id; get_run follows it (wait_seconds up to 50); cancel_run stops one. At most 2 runs go at once.
+- Diagnose: attribute {run_id} names the step that broke in each failed train case (class, evidence, confidence), clusters the failures, recommends a level and estimates the ceiling of each level. list_cases and get_case show cases and full step traces, train runs only.
+- Change: propose_variant {hypothesis, parent (default best), prompts | parameters | chain} stores an immutable variant (v001, v002, ...) and computes its level; get_variant shows it and its diff; export_variant writes it into the workspace to ship.
+- Check: review_variant runs the deterministic checks (placeholders, scope, frozen settings, held-out leakage, copies of training cases, duplicates, prompt growth). A failed review ends the variant.
+- Decide: compare {candidate} against the best on validation: it runs the evaluations it needs, then accepts only a gain of at least the minimum effect that is statistically significant; an accept moves the best pointer.
+- Record and finish: record_note {note, exhausted_level}; final_test once, at the very end.
 
-Not in this server yet: attribute, propose_variant, review_variant, compare, history, record_note, final_test, export_variant. As they land, the server enforces the rules below in code. Until then the rules marked (yours) are your own duty: follow them exactly, and say in your report that you did.
-
-## Rules
-1. Train is for looking, validation is for deciding, test is for the end. Inspect cases only on train runs. Validation runs show aggregates only, by design: never try to reconstruct validation cases. Never evaluate the test split (the server refuses); it is evaluated once, through final_test.
-2. Frozen settings (describe_tenant: frozen, usually model, temperature, top_p, max_tokens) never change, and comparisons use the same settings, scorer and cases. (The server checks frozen settings when a run starts.)
-3. One scoped change per iteration, with its hypothesis written down before you measure. (yours)
-4. No leakage and no overfitting: never put text from any case, any expected answer, or a rule that only serves particular cases into a prompt; no few-shot examples copied from the dataset; keep every ${...} placeholder of an edited prompt. (yours)
-5. Stay within the budget (budget tool) and the scope (describe_tenant: scope: allowed levels, editable steps, parameter ranges). (yours)
+## Rules (enforced)
+1. Train is for looking, validation is for deciding, test is for the end. Cases and traces only on train runs; validation shows aggregates only; the test split runs only through final_test, once, and its result is sealed.
+2. Frozen settings (usually model, temperature, top_p, max_tokens) never change; comparisons need the same cases, scorer and settings.
+3. Every variant is stored immutably and keeps its place in the history, accepted or not.
+4. No leakage and no overfitting: no text from validation or test cases, no verbatim training cases, no rules for particular cases, placeholders of edited prompts unchanged. review_variant blocks these.
+5. Budgets are hard caps (model calls, tokens, money, variants, validation evaluations), with a reserve for the final test. budget says what is left and how many validation comparisons that buys.
 
 ## The loop
-1. Orient: describe_tenant with include_prompt_text: true, the README resource, budget.
-2. Baseline on train: evaluate {split: "train", trials: 1, wait_seconds: 50}, then get_run with wait_seconds until the state is complete.
-3. Attribute the failures: list_cases {failed_only: true}, then get_case on at least 10 failed cases across task types (all of them if fewer). For each case, read the trace in order and name the step that broke, by kind:
-   - infrastructure: the model call failed after retries; not a pipeline problem.
-   - cascade: an early step's output was empty or useless and every later step failed with it.
-   - retrieval miss: the evidence for the expected answer is in no retrieved passage.
-   - dropped evidence: an intermediate step had the evidence in its input and lost it in its output.
-   - format: the answer is in the final output but the scorer cannot read it (extra words, too long, wrong shape).
-   - reasoning: the evidence reached the final step and the answer is still wrong.
-   Count the classes per step and group the outputs by pattern (empty, hedge or refusal, too long, wrong shape). The largest cluster is your next target.
-4. Choose the level, cheapest first:
-   - prompt: format and reasoning failures, and steps that drop evidence. Edit one prompt.
-   - parameter: retrieval misses and cascades. Change one step parameter (for example k) within the scope's ranges.
-   - structural: change the chain (add a step, a retrieval hop, a verification loop) only when attribution shows the remaining failures cannot be fixed by any prompt or parameter change. Escalate only when the cheaper level is exhausted, and say why.
-5. Propose one change: copy the current best pipeline (the tenant's chain.json and prompts/ for the baseline) into a new directory inside the workspace, for example variants/v002/, and change one thing there that addresses the target cluster. Write the hypothesis: which cases it should fix and about how many points it should gain.
-6. Review it before measuring (yours, until review_variant exists): the diff addresses one concern; placeholders and frozen settings are unchanged; no case text; no case-specific rule; the prompt did not grow needlessly. evaluate refuses a chain or prompt that does not parse, naming the file and line; a template variable that names nothing shows up as a step error in get_case, so compare the placeholders with describe_tenant's before you run.
-7. Check on train: evaluate with variant_dir; look at which failed cases it fixed and which passing cases it broke (list_cases, get_case).
-8. Decide on validation (yours, until compare exists): evaluate the incumbent and the candidate on validation with the tenant's acceptance trials (describe_tenant: acceptance.trials). Accept only when the candidate's mean beats the incumbent's by at least acceptance.min_effect points and by more than the trial-to-trial spread (get_run: trial_means and standard_error). Use every trial you ran, never the best re-run. Each validation run counts against budget.validation_evaluations.
-9. Iterate from step 3 on the accepted best until the success target is met, the budget runs low, or attribution says the remaining failures are out of reach at every allowed level.
-10. Finish: report the baseline and final train and validation means with their trials, every accepted change with its hypothesis and measured effect, the rejected ones, and what limits the rest. The final test runs once, on the chosen variant only, through final_test when it exists; until then, do not measure test at all.
+1. Orient: describe_tenant, budget, history.
+2. Baseline on train: evaluate {split: "train", trials: acceptance.trials}, then get_run with wait_seconds until complete.
+3. attribute the run. Target the largest cluster at the recommended level.
+4. Choose the level, cheapest first: prompt (format, reasoning, dropped evidence), then parameter (retrieval misses, cascades: k, n, max_iterations), then structural (a step, a hop, a verification loop) only when attribution shows the cheaper levels cannot reach the failures.
+5. propose_variant with ONE change and a hypothesis: which cases it should fix and about how many points.
+6. review_variant. Fix what it blocks by proposing again; never work around a finding.
+7. Optionally evaluate it on train to see which failed cases it fixed and which it broke.
+8. compare it with the best on validation; call again while its status is "evaluating".
+9. When three honest attempts at a level gain nothing, record_note with exhausted_level and escalate.
+10. Iterate until the success target is met, the budget runs low, or attribution says the remaining failures are out of reach. Then final_test, and report: baseline and final means on train, validation and test, every accepted change with its hypothesis and measured effect, the rejected ones, and what limits the rest.
 )";
 
 constexpr char kNewTenantGuide[] = R"(Help the user turn a task and a dataset into a fapo tenant: a directory tenants/<tenant_id>/ in the workspace that fapo can validate, evaluate and optimise. Ask for what is missing rather than guessing; never invent data.

@@ -19,7 +19,7 @@ TEST_CASE("offers optimize and new_tenant with their arguments") {
   CHECK(prompts[1].name == "new_tenant");
 }
 
-TEST_CASE("optimize names the tools that exist, the ones to come, and the tenant's facts") {
+TEST_CASE("optimize names every tool of the loop and the tenant's facts") {
   ToolFixture f;
   auto prompt = render_prompt(f.context(), "optimize", {{"tenant_id", "multihop_qa"}});
   REQUIRE(prompt.ok());
@@ -28,11 +28,12 @@ TEST_CASE("optimize names the tools that exist, the ones to come, and the tenant
   CHECK(text.find("success target 85 on composite_score") != std::string::npos);
   CHECK(text.find("acceptance 3 trials") != std::string::npos);
   CHECK(text.find("SIMULATED") != std::string::npos);
-  for (const char* tool : {"evaluate", "get_run", "list_cases", "get_case", "budget"}) {
-    CHECK(text.find(tool) != std::string::npos);
+  for (const char* tool : {"evaluate", "get_run", "attribute", "propose_variant", "review_variant",
+                           "compare", "record_note", "history", "final_test", "budget"}) {
+    CHECK_MESSAGE(text.find(tool) != std::string::npos, tool);
   }
-  CHECK(text.find("Not in this server yet: attribute, propose_variant") != std::string::npos);
-  CHECK(text.find("structural:") != std::string::npos);
+  CHECK(text.find("variant_dir") == std::string::npos);
+  CHECK(text.find("then structural (") != std::string::npos);
 }
 
 TEST_CASE("optimize refuses an unknown tenant; unknown prompts and arguments are errors") {
