@@ -52,6 +52,39 @@ std::string last_user_text(const json& body) {
   return "";
 }
 
+// The content of the last tool result when the conversation ends in one: an OpenAI "tool"
+// message, or an Anthropic user turn holding tool_result blocks.
+std::optional<std::string> trailing_tool_result(const json& body) {
+  if (!body.is_object() || !body.contains("messages") || !body["messages"].is_array() ||
+      body["messages"].empty()) {
+    return std::nullopt;
+  }
+  const json& last = body["messages"].back();
+  if (!last.is_object()) return std::nullopt;
+  if (last.value("role", "") == "tool") return content_text(last.value("content", json()));
+  const json& content = last.value("content", json());
+  if (last.value("role", "") != "user" || !content.is_array()) return std::nullopt;
+  for (auto it = content.rbegin(); it != content.rend(); ++it) {
+    if (it->is_object() && it->value("type", "") == "tool_result") {
+      return content_text(it->value("content", json()));
+    }
+  }
+  return std::nullopt;
+}
+
+// The name of the first offered tool: {"function": {"name"}} (OpenAI) or {"name"} (Anthropic).
+std::optional<std::string> first_tool_name(const json& body) {
+  if (!body.is_object() || !body.contains("tools") || !body["tools"].is_array() ||
+      body["tools"].empty() || !body["tools"][0].is_object()) {
+    return std::nullopt;
+  }
+  const json& tool = body["tools"][0];
+  if (tool.contains("function") && tool["function"].is_object()) {
+    return tool["function"].value("name", "");
+  }
+  return tool.value("name", "");
+}
+
 int prompt_tokens(const json& body) {
   std::size_t words = 0;
   if (body.contains("system")) words += word_count(content_text(body["system"]));
@@ -127,6 +160,20 @@ std::string presented_key(const httplib::Request& request) {
 
 ReplyScript echo_script() {
   return [](const EndpointRequest& request) {
+    return ScriptedReply{"echo: " + last_user_text(request.body), {}, "stop"};
+  };
+}
+
+ReplyScript tool_loop_script() {
+  return [](const EndpointRequest& request) {
+    if (auto result = trailing_tool_result(request.body)) {
+      return ScriptedReply{"tool said: " + *result, {}, "stop"};
+    }
+    if (auto tool = first_tool_name(request.body)) {
+      ToolCall call{"call_" + std::to_string(request.number), *tool,
+                    json{{"query", last_user_text(request.body)}}.dump()};
+      return ScriptedReply{"", {call}, "tool_calls"};
+    }
     return ScriptedReply{"echo: " + last_user_text(request.body), {}, "stop"};
   };
 }

@@ -84,6 +84,11 @@ using ReplyScript = std::function<ScriptedReply(const EndpointRequest& request)>
 
 ReplyScript echo_script();  // "echo: <text of the last user message>"
 ReplyScript fixed_script(std::string text);
+// A one-round tool user, in either wire format. When the conversation ends in tool results it
+// answers "tool said: <the last result>"; otherwise, when the request offers tools, it calls
+// the first one with {"query": <text of the last user message>} (id "call_<request number>");
+// otherwise it echoes like echo_script().
+ReplyScript tool_loop_script();
 
 struct TestEndpointOptions {
   int port = 0;        // 0: an ephemeral port, see port()

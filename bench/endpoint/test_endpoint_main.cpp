@@ -17,11 +17,14 @@ int main(int argc, char** argv) {
   std::string latency_text = "0";
   std::string reply;
   std::string api_key_env;
+  bool tool_loop = false;
   app.add_option("--port", port, "port on 127.0.0.1 (0: any free port)");
   app.add_option("--threads", threads, "connections served at once");
   app.add_option("--latency", latency_text, "MS, uniform:LOW:HIGH or exp:MEAN");
   app.add_option("--reply", reply, "fixed reply text (default: echo the last user message)");
   app.add_option("--api-key-env", api_key_env, "require the key held by this variable");
+  app.add_flag("--tool-loop", tool_loop,
+               "call the first offered tool, then answer from its result (ignores --reply)");
   CLI11_PARSE(app, argc, argv);
 
   auto latency = fapo::bench::parse_latency(latency_text);
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   options.threads = threads;
   options.latency = *latency;
   if (!reply.empty()) options.script = fapo::bench::fixed_script(reply);
+  if (tool_loop) options.script = fapo::bench::tool_loop_script();
   if (!api_key_env.empty()) {
     const char* key = std::getenv(api_key_env.c_str());
     if (key == nullptr) {

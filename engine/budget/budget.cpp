@@ -182,7 +182,8 @@ Result<EvaluationEstimate> estimate_evaluation(const Workspace& workspace, const
 
 Result<BudgetState> budget_state(const Workspace& workspace, const Tenant& tenant,
                                  int variants_used, int validation_evaluations_used,
-                                 const EvaluationEstimate& outside_runs) {
+                                 const EvaluationEstimate& outside_runs,
+                                 const EvaluationEstimate& committed) {
   const TenantConfig& config = tenant.config;
   FAPO_ASSIGN_OR_RETURN(Spending spent,
                         tally_spending(workspace, tenant.id, config.task_model.prices));
@@ -198,9 +199,12 @@ Result<BudgetState> budget_state(const Workspace& workspace, const Tenant& tenan
   state.calls_reserve = fraction_of(state.caps.task_calls, reserve);
   state.tokens_reserve = fraction_of(state.caps.task_tokens, reserve);
   state.money_reserve = state.caps.task_money * reserve;
-  state.calls_left = std::max(0LL, state.caps.task_calls - state.calls_spent);
-  state.tokens_left = std::max(0LL, state.caps.task_tokens - state.tokens_spent);
-  state.money_left = std::max(0.0, state.caps.task_money - state.money_spent);
+  state.committed = committed;
+  state.calls_left = std::max(0LL, state.caps.task_calls - state.calls_spent - committed.calls);
+  state.tokens_left =
+      std::max(0LL, state.caps.task_tokens - state.tokens_spent - committed.tokens);
+  state.money_left =
+      std::max(0.0, state.caps.task_money - state.money_spent - committed.money);
   state.variants_left = std::max(0, state.caps.variants - variants_used);
   state.validation_evaluations_left =
       std::max(0, state.caps.validation_evaluations - validation_evaluations_used);
@@ -320,6 +324,10 @@ nlohmann::json to_json(const BudgetState& state) {
         {"money", state.money_spent},
         {"variants", state.variants_used},
         {"validation_evaluations", state.validation_evaluations_used}}},
+      {"committed",
+       {{"calls", state.committed.calls},
+        {"tokens", state.committed.tokens},
+        {"money", state.committed.money}}},
       {"reserve",
        {{"calls", state.calls_reserve},
         {"tokens", state.tokens_reserve},

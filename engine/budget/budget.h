@@ -58,7 +58,10 @@ struct BudgetState {
   long long calls_reserve = 0;
   long long tokens_reserve = 0;
   double money_reserve = 0;
-  // cap - spent (never below 0), reserve included; money_left is meaningless when
+  // Still to be spent by evaluations that are running (their estimate for the results they
+  // have not recorded yet): not spent, but no longer available.
+  EvaluationEstimate committed;
+  // cap - spent - committed (never below 0), reserve included; money_left is meaningless when
   // caps.task_money == 0 (no money cap).
   long long calls_left = 0;
   long long tokens_left = 0;
@@ -76,10 +79,12 @@ struct BudgetState {
 // candidate against an incumbent, each needing an evaluation of acceptance.trials trials on
 // validation (estimated on the baseline pipeline); when no validation run exists yet, the first
 // comparison also pays for the incumbent's evaluation. `outside_runs` is model spending that
-// left no run behind (counterfactual replays of an attribution, journaled as "budget").
+// left no run behind (counterfactual replays of an attribution, journaled as "budget");
+// `committed` what running evaluations will still spend (see BudgetState::committed).
 Result<BudgetState> budget_state(const Workspace& workspace, const Tenant& tenant,
                                  int variants_used, int validation_evaluations_used,
-                                 const EvaluationEstimate& outside_runs = {});
+                                 const EvaluationEstimate& outside_runs = {},
+                                 const EvaluationEstimate& committed = {});
 
 enum class Purpose { kTrain, kValidation, kFinalTest };
 

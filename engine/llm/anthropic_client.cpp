@@ -17,26 +17,46 @@ json arguments_object(const std::string& arguments) {
   return parsed.is_object() ? parsed : json::object();
 }
 
-json encode_message(const ChatMessage& message, const ToolMessageFields* fields) {
-  if (fields != nullptr && !fields->tool_call_id.empty()) {
+json tool_result_block(const ChatMessage& message) {
+  return {{"type", "tool_result"},
+          {"tool_use_id", message.tool_call_id},
+          {"content", message.content}};
+}
+
+json encode_message(const ChatMessage& message) {
+  if (message.role == "tool") {
     // A tool result travels as a user turn holding a tool_result block.
-    return {{"role", "user"},
-            {"content", json::array({{{"type", "tool_result"},
-                                      {"tool_use_id", fields->tool_call_id},
-                                      {"content", message.content}}})}};
+    return {{"role", "user"}, {"content", json::array({tool_result_block(message)})}};
   }
-  if (fields == nullptr || fields->tool_calls.empty()) {
-    return {{"role", message.role}, {"content", message.content}};
-  }
+  if (message.tool_calls.empty()) return {{"role", message.role}, {"content", message.content}};
   json blocks = json::array();
   if (!message.content.empty()) blocks.push_back({{"type", "text"}, {"text", message.content}});
-  for (const auto& call : fields->tool_calls) {
+  for (const auto& call : message.tool_calls) {
     blocks.push_back({{"type", "tool_use"},
                       {"id", call.id},
                       {"name", call.name},
                       {"input", arguments_object(call.arguments)}});
   }
   return {{"role", message.role}, {"content", blocks}};
+}
+
+// The results of one assistant turn's calls must all arrive in the single user turn that
+// follows it, so consecutive tool messages share one turn.
+bool continues_tool_results(const json& messages, const ChatMessage& message) {
+  if (message.role != "tool" || messages.empty()) return false;
+  const json& previous = messages.back();
+  return previous["role"] == "user" && previous["content"].is_array() &&
+         !previous["content"].empty() && previous["content"].back()["type"] == "tool_result";
+}
+
+json encode_tools(const ToolRequest& tools) {
+  json list = json::array();
+  for (const auto& tool : tools.definitions) {
+    list.push_back({{"name", tool.name},
+                    {"description", tool.description},
+                    {"input_schema", tool.parameters}});
+  }
+  return list;
 }
 
 json encode_tool_choice(const std::string& choice) {
@@ -70,56 +90,49 @@ std::string finish_reason_of(const json& stop_reason) {
 
 }  // namespace
 
-json anthropic_request_body(const ModelRequest& request, const ToolRequest& tools) {
+json anthropic_request_body(const ModelRequest& request) {
   std::string system;
   json messages = json::array();
-  for (std::size_t i = 0; i < request.messages.size(); ++i) {
-    const ChatMessage& message = request.messages[i];
+  for (const ChatMessage& message : request.messages) {
     if (message.role == "system") {
       if (!system.empty()) system += "\n\n";
       system += message.content;
-      continue;
+    } else if (continues_tool_results(messages, message)) {
+      messages.back()["content"].push_back(tool_result_block(message));
+    } else {
+      messages.push_back(encode_message(message));
     }
-    const ToolMessageFields* fields = i < tools.messages.size() ? &tools.messages[i] : nullptr;
-    messages.push_back(encode_message(message, fields));
   }
   json body{{"model", request.model},
             {"max_tokens", request.sampling.max_tokens},
             {"messages", messages}};
   if (!system.empty()) body["system"] = system;
   add_sampling(body, request.sampling);
-  if (!tools.tools.empty()) {
-    json list = json::array();
-    for (const auto& tool : tools.tools) {
-      list.push_back({{"name", tool.name},
-                      {"description", tool.description},
-                      {"input_schema", tool.parameters}});
-    }
-    body["tools"] = list;
-  }
+  const ToolRequest& tools = request.tools;
+  if (!tools.definitions.empty()) body["tools"] = encode_tools(tools);
   if (!tools.tool_choice.empty()) body["tool_choice"] = encode_tool_choice(tools.tool_choice);
   return body;
 }
 
-Result<ToolReply> parse_anthropic_reply(const json& body) {
+Result<ModelReply> parse_anthropic_reply(const json& body) {
   if (!body.is_object()) return malformed("the reply is not a JSON object");
   auto content = body.find("content");
   if (content == body.end() || !content->is_array()) return malformed("the reply has no content");
-  ToolReply out;
+  ModelReply out;
   for (const auto& block : *content) {
     const std::string type = block.value("type", "");
     if (type == "text") {
-      out.reply.text += block.value("text", "");
+      out.text += block.value("text", "");
     } else if (type == "tool_use") {
       out.tool_calls.push_back(ToolCall{block.value("id", ""), block.value("name", ""),
                                         block.value("input", json::object()).dump()});
     }
   }
-  out.reply.finish_reason = finish_reason_of(body.value("stop_reason", json()));
+  out.finish_reason = finish_reason_of(body.value("stop_reason", json()));
   auto usage = body.find("usage");
   if (usage != body.end() && usage->is_object()) {
-    out.reply.tokens_in = usage->value("input_tokens", 0);
-    out.reply.tokens_out = usage->value("output_tokens", 0);
+    out.tokens_in = usage->value("input_tokens", 0);
+    out.tokens_out = usage->value("output_tokens", 0);
   }
   return out;
 }
@@ -143,11 +156,11 @@ HttpHeaders AnthropicClient::auth_headers(const std::string& api_key) const {
   return headers;
 }
 
-json AnthropicClient::encode(const ModelRequest& request, const ToolRequest& tools) const {
-  return anthropic_request_body(request, tools);
+json AnthropicClient::encode(const ModelRequest& request) const {
+  return anthropic_request_body(request);
 }
 
-Result<ToolReply> AnthropicClient::decode(const json& body) const {
+Result<ModelReply> AnthropicClient::decode(const json& body) const {
   return parse_anthropic_reply(body);
 }
 

@@ -1,7 +1,8 @@
 // The `anthropic` provider: the Messages API, POST {base_url}/v1/messages with x-api-key and
 // anthropic-version headers. System messages become the top-level `system` prompt; stop
 // reasons are reported in the OpenAI vocabulary (end_turn → stop, max_tokens → length,
-// tool_use → tool_calls) so the rest of the engine sees one set of values. Recent models refuse
+// tool_use → tool_calls) so the rest of the engine sees one set of values. Tool calls travel as
+// tool_use blocks and tool results as tool_result blocks in user turns. Recent models refuse
 // temperature and top_p together, so only the one that differs from 1.0 is sent (temperature
 // when both do). There is no seed. Thread-safe, like every ModelClient.
 #pragma once
@@ -26,15 +27,15 @@ class AnthropicClient : public HttpModelClient {
  protected:
   std::string endpoint_path() const override { return "/v1/messages"; }
   HttpHeaders auth_headers(const std::string& api_key) const override;
-  nlohmann::json encode(const ModelRequest& request, const ToolRequest& tools) const override;
-  Result<ToolReply> decode(const nlohmann::json& body) const override;
+  nlohmann::json encode(const ModelRequest& request) const override;
+  Result<ModelReply> decode(const nlohmann::json& body) const override;
   ProviderErrorBody error_body(const nlohmann::json& body) const override;
 
  private:
   using HttpModelClient::HttpModelClient;
 };
 
-nlohmann::json anthropic_request_body(const ModelRequest& request, const ToolRequest& tools);
-Result<ToolReply> parse_anthropic_reply(const nlohmann::json& body);
+nlohmann::json anthropic_request_body(const ModelRequest& request);
+Result<ModelReply> parse_anthropic_reply(const nlohmann::json& body);
 
 }  // namespace fapo

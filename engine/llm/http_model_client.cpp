@@ -109,31 +109,17 @@ CallSpec HttpModelClient::spec_for(const ModelRequest& request, const std::strin
 }
 
 Result<ModelReply> HttpModelClient::complete(const ModelRequest& request,
-                                             const CallContext& context) {
-  auto reply = complete_with_tools(request, ToolRequest{}, context);
-  if (!reply.ok()) return reply.error();
-  return std::move(reply->reply);
-}
-
-Result<ToolReply> HttpModelClient::complete_with_tools(const ModelRequest& request,
-                                                       const ToolRequest& tools,
-                                                       const CallContext&) {
+                                             const CallContext&) {
   ModelRequest effective = request;
   effective.model = model_of(request);
-  const std::string body = encode(effective, tools).dump();
-  // Attempts of one call run one after another, so the successful one can leave its tool calls
-  // here for the caller.
-  std::vector<ToolCall> tool_calls;
-  auto reply = scheduler_.call(spec_for(effective, effective.model), bindings_,
-                               [&](Millis timeout) {
-                                 return attempt(body, effective.model, timeout, tool_calls);
-                               });
-  if (!reply.ok()) return reply.error();
-  return ToolReply{std::move(*reply), std::move(tool_calls)};
+  const std::string body = encode(effective).dump();
+  return scheduler_.call(spec_for(effective, effective.model), bindings_, [&](Millis timeout) {
+    return attempt(body, effective.model, timeout);
+  });
 }
 
 AttemptOutcome HttpModelClient::attempt(const std::string& body, const std::string& model,
-                                        Millis timeout, std::vector<ToolCall>& tool_calls) const {
+                                        Millis timeout) const {
   const std::string path = setup_.base.path_prefix + endpoint_path();
   const std::string url = setup_.base.url(path);
   HttpRequest request{path, auth_headers(setup_.api_key), body, timeout};
@@ -157,7 +143,7 @@ AttemptOutcome HttpModelClient::attempt(const std::string& body, const std::stri
                            std::to_string(response.body.size()) + " bytes)"),
             std::nullopt};
   }
-  Result<ToolReply> decoded = make_error(ErrorCode::kInternal, "not decoded");
+  Result<ModelReply> decoded = make_error(ErrorCode::kInternal, "not decoded");
   try {
     decoded = decode(json);
   } catch (const nlohmann::json::exception& error) {
@@ -170,10 +156,9 @@ AttemptOutcome HttpModelClient::attempt(const std::string& body, const std::stri
                            mask_secret(decoded.error().message, setup_.api_key)),
             std::nullopt};
   }
-  decoded->reply.latency_ms =
+  decoded->latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  tool_calls = std::move(decoded->tool_calls);
-  return {std::move(decoded->reply), std::nullopt};
+  return {std::move(decoded), std::nullopt};
 }
 
 AttemptOutcome HttpModelClient::failed_status(const HttpResponse& response,

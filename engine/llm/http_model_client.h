@@ -17,15 +17,8 @@
 #include "engine/llm/model.h"
 #include "engine/llm/provider_config.h"
 #include "engine/llm/scheduler.h"
-#include "engine/llm/tools.h"
 
 namespace fapo {
-
-// A reply together with the tool calls the model asked for.
-struct ToolReply {
-  ModelReply reply;
-  std::vector<ToolCall> tool_calls;
-};
 
 // The provider's own account of a failure, read from an error body.
 struct ProviderErrorBody {
@@ -59,10 +52,8 @@ Result<HttpClientSetup> prepare_http_client(const ProviderConfig& config);
 
 class HttpModelClient : public ModelClient {
  public:
+  // Offers request.tools and returns the calls the model made in ModelReply::tool_calls.
   Result<ModelReply> complete(const ModelRequest& request, const CallContext& context) override;
-  // As complete(), offering tools and returning the calls the model made.
-  Result<ToolReply> complete_with_tools(const ModelRequest& request, const ToolRequest& tools,
-                                        const CallContext& context);
   std::string provider() const override { return setup_.config.provider; }
   const ProviderConfig& config() const { return setup_.config; }
 
@@ -73,17 +64,17 @@ class HttpModelClient : public ModelClient {
   // The path under the base URL's prefix: "/chat/completions".
   virtual std::string endpoint_path() const = 0;
   virtual HttpHeaders auth_headers(const std::string& api_key) const = 0;
-  virtual nlohmann::json encode(const ModelRequest& request, const ToolRequest& tools) const = 0;
+  virtual nlohmann::json encode(const ModelRequest& request) const = 0;
   // Decodes a 2xx body; a body that is not a usable reply is a kModelTransient error.
-  virtual Result<ToolReply> decode(const nlohmann::json& body) const = 0;
+  virtual Result<ModelReply> decode(const nlohmann::json& body) const = 0;
   virtual ProviderErrorBody error_body(const nlohmann::json& body) const = 0;
 
   // request.model, or the configured model when the request leaves it empty.
   std::string model_of(const ModelRequest& request) const;
 
  private:
-  AttemptOutcome attempt(const std::string& body, const std::string& model, Millis timeout,
-                         std::vector<ToolCall>& tool_calls) const;
+  AttemptOutcome attempt(const std::string& body, const std::string& model,
+                         Millis timeout) const;
   AttemptOutcome failed_status(const HttpResponse& response, const std::string& url,
                                const std::string& model) const;
   CallSpec spec_for(const ModelRequest& request, const std::string& model) const;

@@ -12,12 +12,18 @@
 
 #include "engine/base/result.h"
 #include "engine/data/case.h"
+#include "engine/llm/tools.h"
 
 namespace fapo {
 
+// One turn of a conversation. An assistant turn may carry the tool calls it made (its content
+// may then be empty); a message with role "tool" carries one call's result as its content and
+// names that call in `tool_call_id`.
 struct ChatMessage {
-  std::string role;  // "system", "user", "assistant"
+  std::string role;  // "system", "user", "assistant", "tool"
   std::string content;
+  std::vector<ToolCall> tool_calls = {};  // assistant turns only
+  std::string tool_call_id = {};          // "tool" messages only
 };
 
 struct SamplingParams {
@@ -32,6 +38,7 @@ struct ModelRequest {
   std::vector<ChatMessage> messages;
   SamplingParams sampling;
   int sample_index = 0;  // distinguishes trials / vote samples of the same prompt
+  ToolRequest tools = {};  // tools offered and the tool choice; empty for plain completions
 };
 
 // Information a real model never sees. Only the simulated model reads `case_data` (to build
@@ -47,7 +54,8 @@ struct ModelReply {
   std::string text;
   int tokens_in = 0;
   int tokens_out = 0;
-  std::string finish_reason = "stop";
+  std::string finish_reason = "stop";  // "stop", "length", "tool_calls"
+  std::vector<ToolCall> tool_calls = {};  // the calls the model asked for, in its order
   double latency_ms = 0;
   bool cached = false;
   // Simulated model only: which rule fired. Ground truth for tests and benchmarks; attribution

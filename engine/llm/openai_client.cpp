@@ -19,23 +19,21 @@ json encode_tool_calls(const std::vector<ToolCall>& calls) {
   return out;
 }
 
-json encode_message(const ChatMessage& message, const ToolMessageFields* tool_fields,
-                    bool reasoning) {
+json encode_message(const ChatMessage& message, bool reasoning) {
   // Reasoning models take instructions from the "developer" role; "system" is rejected by some.
   const std::string role = reasoning && message.role == "system" ? "developer" : message.role;
   json out{{"role", role}, {"content", message.content}};
-  if (tool_fields == nullptr) return out;
-  if (!tool_fields->tool_calls.empty()) {
-    out["tool_calls"] = encode_tool_calls(tool_fields->tool_calls);
+  if (!message.tool_calls.empty()) {
+    out["tool_calls"] = encode_tool_calls(message.tool_calls);
     if (message.content.empty()) out["content"] = nullptr;
   }
-  if (!tool_fields->tool_call_id.empty()) out["tool_call_id"] = tool_fields->tool_call_id;
+  if (!message.tool_call_id.empty()) out["tool_call_id"] = message.tool_call_id;
   return out;
 }
 
 json encode_tools(const ToolRequest& tools) {
   json out = json::array();
-  for (const auto& tool : tools.tools) {
+  for (const auto& tool : tools.definitions) {
     out.push_back({{"type", "function"},
                    {"function",
                     {{"name", tool.name},
@@ -88,11 +86,11 @@ int usage_count(const json& body, const char* field) {
 
 }  // namespace
 
-json openai_request_body(const ModelRequest& request, const ToolRequest& tools, bool reasoning) {
+json openai_request_body(const ModelRequest& request, bool reasoning) {
+  const ToolRequest& tools = request.tools;
   json messages = json::array();
-  for (std::size_t i = 0; i < request.messages.size(); ++i) {
-    const ToolMessageFields* fields = i < tools.messages.size() ? &tools.messages[i] : nullptr;
-    messages.push_back(encode_message(request.messages[i], fields, reasoning));
+  for (const ChatMessage& message : request.messages) {
+    messages.push_back(encode_message(message, reasoning));
   }
   json body{{"model", request.model}, {"messages", messages}};
   if (reasoning) {
@@ -103,12 +101,12 @@ json openai_request_body(const ModelRequest& request, const ToolRequest& tools, 
     body["max_tokens"] = request.sampling.max_tokens;
   }
   if (request.sampling.seed) body["seed"] = *request.sampling.seed;
-  if (!tools.tools.empty()) body["tools"] = encode_tools(tools);
+  if (!tools.definitions.empty()) body["tools"] = encode_tools(tools);
   if (!tools.tool_choice.empty()) body["tool_choice"] = encode_tool_choice(tools.tool_choice);
   return body;
 }
 
-Result<ToolReply> parse_openai_reply(const json& body) {
+Result<ModelReply> parse_openai_reply(const json& body) {
   if (!body.is_object()) return malformed("the reply is not a JSON object");
   auto choices = body.find("choices");
   if (choices == body.end() || !choices->is_array() || choices->empty()) {
@@ -122,13 +120,15 @@ Result<ToolReply> parse_openai_reply(const json& body) {
   if (message == choice.end() || !message->is_object()) {
     return malformed("the first choice has no message");
   }
-  ToolReply out;
-  out.reply.text = decode_content(message->value("content", json()));
+  ModelReply out;
+  out.text = decode_content(message->value("content", json()));
   out.tool_calls = decode_tool_calls(*message);
   const json& finish = choice.value("finish_reason", json());
-  out.reply.finish_reason = finish.is_string() ? finish.get<std::string>() : "";
-  out.reply.tokens_in = usage_count(body, "prompt_tokens");
-  out.reply.tokens_out = usage_count(body, "completion_tokens");
+  out.finish_reason = finish.is_string() ? finish.get<std::string>() : "";
+  // Some compatible servers report "stop" even when the turn ends in tool calls.
+  if (!out.tool_calls.empty() && out.finish_reason == "stop") out.finish_reason = "tool_calls";
+  out.tokens_in = usage_count(body, "prompt_tokens");
+  out.tokens_out = usage_count(body, "completion_tokens");
   return out;
 }
 
@@ -148,11 +148,11 @@ HttpHeaders OpenAiClient::auth_headers(const std::string& api_key) const {
   return {{"Authorization", "Bearer " + api_key}};
 }
 
-json OpenAiClient::encode(const ModelRequest& request, const ToolRequest& tools) const {
-  return openai_request_body(request, tools, uses_reasoning_rules(config(), request.model));
+json OpenAiClient::encode(const ModelRequest& request) const {
+  return openai_request_body(request, uses_reasoning_rules(config(), request.model));
 }
 
-Result<ToolReply> OpenAiClient::decode(const json& body) const { return parse_openai_reply(body); }
+Result<ModelReply> OpenAiClient::decode(const json& body) const { return parse_openai_reply(body); }
 
 ProviderErrorBody OpenAiClient::error_body(const json& body) const {
   // {"error": {"message": "...", "type": "...", "code": "model_not_found"}}; some compatible

@@ -23,8 +23,8 @@ class OpenAiClient : public HttpModelClient {
  protected:
   std::string endpoint_path() const override { return "/chat/completions"; }
   HttpHeaders auth_headers(const std::string& api_key) const override;
-  nlohmann::json encode(const ModelRequest& request, const ToolRequest& tools) const override;
-  Result<ToolReply> decode(const nlohmann::json& body) const override;
+  nlohmann::json encode(const ModelRequest& request) const override;
+  Result<ModelReply> decode(const nlohmann::json& body) const override;
   ProviderErrorBody error_body(const nlohmann::json& body) const override;
 
  private:
@@ -32,8 +32,7 @@ class OpenAiClient : public HttpModelClient {
 };
 
 // The wire format, usable without a client.
-nlohmann::json openai_request_body(const ModelRequest& request, const ToolRequest& tools,
-                                   bool reasoning);
-Result<ToolReply> parse_openai_reply(const nlohmann::json& body);
+nlohmann::json openai_request_body(const ModelRequest& request, bool reasoning);
+Result<ModelReply> parse_openai_reply(const nlohmann::json& body);
 
 }  // namespace fapo

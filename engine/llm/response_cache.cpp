@@ -58,11 +58,14 @@ std::int64_t unix_seconds() {
 
 // ---- keys and stored form ----
 
-json cache_key_material(const CacheKeyScope& scope, const ModelRequest& request,
-                        const ToolRequest& tools) {
+json cache_key_material(const CacheKeyScope& scope, const ModelRequest& request) {
   json messages = json::array();
   for (const auto& message : request.messages) {
-    messages.push_back({{"role", message.role}, {"content", message.content}});
+    json entry{{"role", message.role}, {"content", message.content}};
+    // Tool fields are added only when present, so keys of plain requests stay as they were.
+    if (!message.tool_calls.empty()) entry["tool_calls"] = to_json(message.tool_calls);
+    if (!message.tool_call_id.empty()) entry["tool_call_id"] = message.tool_call_id;
+    messages.push_back(std::move(entry));
   }
   json material{{"format", kFormatVersion},
                 {"provider", scope.provider},
@@ -74,16 +77,14 @@ json cache_key_material(const CacheKeyScope& scope, const ModelRequest& request,
                 {"seed", request.sampling.seed ? json(*request.sampling.seed) : json()},
                 {"messages", messages},
                 {"sample_index", request.sample_index}};
-  // Added only when present, so requests without tools keep their keys when tools appear.
-  if (!tools.empty()) material["tools"] = to_json(tools);
+  if (!request.tools.empty()) material["tools"] = to_json(request.tools);
   if (!scope.case_id.empty()) material["case_id"] = scope.case_id;
   return material;
 }
 
-std::string cache_key(const CacheKeyScope& scope, const ModelRequest& request,
-                      const ToolRequest& tools) {
+std::string cache_key(const CacheKeyScope& scope, const ModelRequest& request) {
   // nlohmann::json keeps object keys sorted and dump() adds no whitespace: a canonical form.
-  return sha256_hex(cache_key_material(scope, request, tools).dump());
+  return sha256_hex(cache_key_material(scope, request).dump());
 }
 
 json reply_to_json(const ModelReply& reply) {
@@ -92,6 +93,7 @@ json reply_to_json(const ModelReply& reply) {
            {"tokens_out", reply.tokens_out},
            {"finish_reason", reply.finish_reason},
            {"latency_ms", reply.latency_ms}};
+  if (!reply.tool_calls.empty()) out["tool_calls"] = to_json(reply.tool_calls);
   if (!reply.sim_trace.is_null()) out["sim_trace"] = reply.sim_trace;
   return out;
 }
@@ -105,6 +107,13 @@ Result<ModelReply> reply_from_json(const json& stored) {
     reply.finish_reason = stored.value("finish_reason", "stop");
     reply.latency_ms = stored.value("latency_ms", 0.0);
     reply.sim_trace = stored.value("sim_trace", json());
+    if (stored.contains("tool_calls")) {
+      for (const json& call : stored.at("tool_calls")) {
+        reply.tool_calls.push_back(ToolCall{call.at("id").get<std::string>(),
+                                            call.at("name").get<std::string>(),
+                                            call.at("arguments").get<std::string>()});
+      }
+    }
     return reply;
   } catch (const json::exception& error) {
     return make_error(ErrorCode::kIo, std::string("stored reply is damaged: ") + error.what());

@@ -1,7 +1,8 @@
 // The response cache: model replies stored in SQLite, keyed by everything that determines a
-// reply — provider, base URL, model, every sampling parameter (seed included), the messages,
-// the tools — and a sample index, so repeated trials at temperature > 0 stay distinct while a
-// re-run of the same request is exact and free. A hit returns the stored reply marked cached,
+// reply — provider, base URL, model, every sampling parameter (seed included), the messages
+// (with their tool calls and tool call ids), the tools offered and the tool choice — and a
+// sample index, so repeated trials at temperature > 0 stay distinct while a re-run of the same
+// request is exact and free. A hit returns the stored reply marked cached,
 // with the latency of the original call. Errors are never stored.
 //
 // The database runs in WAL mode with a busy timeout, so threads of one process and several
@@ -22,7 +23,6 @@
 
 #include "engine/base/result.h"
 #include "engine/llm/model.h"
-#include "engine/llm/tools.h"
 
 struct sqlite3;
 
@@ -44,13 +44,11 @@ struct CacheKeyScope {
 };
 
 // The canonical JSON the key hashes (sorted keys, no whitespace); shown in traces on a miss.
-nlohmann::json cache_key_material(const CacheKeyScope& scope, const ModelRequest& request,
-                                  const ToolRequest& tools = {});
+nlohmann::json cache_key_material(const CacheKeyScope& scope, const ModelRequest& request);
 // Lowercase hex SHA-256 of the canonical key material.
-std::string cache_key(const CacheKeyScope& scope, const ModelRequest& request,
-                      const ToolRequest& tools = {});
+std::string cache_key(const CacheKeyScope& scope, const ModelRequest& request);
 
-// Reply ⇄ stored JSON (text, tokens, finish reason, latency, sim trace).
+// Reply ⇄ stored JSON (text, tokens, finish reason, tool calls, latency, sim trace).
 nlohmann::json reply_to_json(const ModelReply& reply);
 Result<ModelReply> reply_from_json(const nlohmann::json& json);
 

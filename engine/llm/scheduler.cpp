@@ -376,7 +376,14 @@ Result<ModelReply> Scheduler::call(const CallSpec& spec, const CallBindings& bin
 
 double estimate_request_tokens(const ModelRequest& request) {
   std::size_t characters = 0;
-  for (const auto& message : request.messages) characters += message.content.size();
+  for (const auto& message : request.messages) {
+    characters += message.content.size();
+    for (const auto& call : message.tool_calls) {
+      characters += call.name.size() + call.arguments.size();
+    }
+  }
+  // Offered tools are sent with every request and billed as prompt tokens.
+  if (!request.tools.definitions.empty()) characters += to_json(request.tools).dump().size();
   return static_cast<double>(characters) / 4.0 + request.sampling.max_tokens;
 }
 

@@ -49,10 +49,19 @@ class PromptView {
       : needles_(config.needles), found_(config.needles.size(), kUnknown) {
     std::string roles;
     for (std::size_t i = 0; i < request.messages.size(); ++i) {
+      const ChatMessage& message = request.messages[i];
       if (i > 0) text_ += '\n';
-      text_ += request.messages[i].content;
-      roles += request.messages[i].role;
+      text_ += message.content;
+      roles += message.role;
       roles += '\x1f';
+      // Tool fields are mixed in only when present, so plain prompts keep their draws.
+      for (const ToolCall& call : message.tool_calls) {
+        roles.append(call.id).append(1, '\x1f').append(call.name).append(1, '\x1f');
+        roles.append(call.arguments).append(1, '\x1f');
+        ++tool_calls_so_far_;
+      }
+      if (!message.tool_call_id.empty()) roles.append(message.tool_call_id).append(1, '\x1f');
+      if (message.role == "tool") last_tool_result_ = SimNeedle::ascii_lower(message.content);
     }
     lower_ = SimNeedle::ascii_lower(text_);
     // Roles are mixed in so moving text between the system and user messages is a new prompt.
@@ -66,6 +75,12 @@ class PromptView {
     return found_[id] == kYes;
   }
   std::uint64_t hash() const { return hash_; }
+  bool has_tool_result() const { return last_tool_result_.has_value(); }
+  // Whether needle `id` occurs in the content of the last "tool" message (false without one).
+  bool tool_result_contains(SimNeedleId id) const {
+    return last_tool_result_ && needles_[id].found_in(*last_tool_result_);
+  }
+  int tool_calls_so_far() const { return tool_calls_so_far_; }
 
   // Whether `normalized_value` occurs as whole words in the normalised prompt.
   bool has_words(const std::string& normalized_value) const {
@@ -81,6 +96,8 @@ class PromptView {
   std::string text_;
   std::string lower_;
   std::uint64_t hash_ = 0;
+  std::optional<std::string> last_tool_result_;  // lowercased
+  int tool_calls_so_far_ = 0;
   // Per call caches: a PromptView is never shared between threads.
   mutable std::vector<signed char> found_;
   mutable std::optional<std::string> normalized_;
@@ -156,6 +173,12 @@ Result<bool> conditions_hold(const SimConditions& when, const Case* case_data,
   }
   if (any_present(when.prompt_lacks_all, prompt)) return false;
   if (!when.prompt_lacks_any.empty() && all_present(when.prompt_lacks_any, prompt)) return false;
+  if (when.tool_result_present && *when.tool_result_present != prompt.has_tool_result()) {
+    return false;
+  }
+  for (SimNeedleId needle : when.tool_result_contains) {
+    if (!prompt.tool_result_contains(needle)) return false;
+  }
   for (const std::string& field : when.evidence_present) {
     FAPO_ASSIGN_OR_RETURN(bool present, evidence_in_prompt(*case_data, field, prompt));
     if (!present) return false;
@@ -192,9 +215,14 @@ class SimModel final : public ModelClient {
                    SimDraw mode) const {
     return hash_to_unit(draw_bits(key, rule, purpose, mode));
   }
-  Result<const SimRule*> choose_rule(const DrawKey& key, const Case* case_data) const;
+  Result<const SimRule*> choose_rule(const DrawKey& key, const Case* case_data,
+                                     const ToolRequest& tools) const;
+  SimRenderInputs render_inputs(const SimRule* rule, const DrawKey& key,
+                                const Case* case_data) const;
   Result<std::string> render_reply(const SimRule* rule, const DrawKey& key,
                                    const Case* case_data) const;
+  Result<ToolCall> render_tool_call(const SimRule& rule, const DrawKey& key,
+                                    const Case* case_data) const;
   std::string perturb(std::string reply, const DrawKey& key, const SimRule* rule,
                       const Case* case_data) const;
   double noise_rate(double temperature) const {
@@ -221,8 +249,11 @@ std::uint64_t SimModel::draw_bits(const DrawKey& key, std::string_view rule,
   return stable_hash(material, key.prompt.hash());
 }
 
-Result<const SimRule*> SimModel::choose_rule(const DrawKey& key, const Case* case_data) const {
+Result<const SimRule*> SimModel::choose_rule(const DrawKey& key, const Case* case_data,
+                                             const ToolRequest& tools) const {
   for (const SimRule& rule : config_.rules) {
+    // A model only calls the tools it is offered.
+    if (rule.tool_call && !tools.allows(rule.tool_call->name)) continue;
     Result<bool> holds = conditions_hold(rule.when, case_data, key.prompt);
     if (!holds.ok()) return rule_error(rule.name, holds.error());
     if (!*holds) continue;
@@ -252,8 +283,8 @@ std::string SimModel::perturb(std::string reply, const DrawKey& key, const SimRu
   return config_.noise.verbose_prefix + reply + config_.noise.verbose_suffix;
 }
 
-Result<std::string> SimModel::render_reply(const SimRule* rule, const DrawKey& key,
-                                           const Case* case_data) const {
+SimRenderInputs SimModel::render_inputs(const SimRule* rule, const DrawKey& key,
+                                        const Case* case_data) const {
   std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
   SimRenderInputs inputs;
   inputs.case_data = case_data;
@@ -261,10 +292,36 @@ Result<std::string> SimModel::render_reply(const SimRule* rule, const DrawKey& k
   inputs.rule_distractors = rule != nullptr ? &rule->distractors : nullptr;
   inputs.distractor_draw =
       draw_bits(key, name, "distractor", rule != nullptr ? rule->draw : SimDraw::kPerSample);
+  return inputs;
+}
+
+Result<std::string> SimModel::render_reply(const SimRule* rule, const DrawKey& key,
+                                           const Case* case_data) const {
+  std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
   const SimTemplate& reply_template = rule != nullptr ? rule->reply : config_.default_reply;
-  Result<std::string> rendered = reply_template.render(inputs);
+  Result<std::string> rendered = reply_template.render(render_inputs(rule, key, case_data));
   if (!rendered.ok()) return rule_error(name, rendered.error());
   return rendered;
+}
+
+// Ids count the calls already in the conversation, so they are unique within it and the same
+// on every run.
+Result<ToolCall> SimModel::render_tool_call(const SimRule& rule, const DrawKey& key,
+                                            const Case* case_data) const {
+  const SimToolCall& call = *rule.tool_call;
+  const SimRenderInputs inputs = render_inputs(&rule, key, case_data);
+  nlohmann::json arguments = call.arguments;
+  for (const auto& [at, value_template] : call.templates) {
+    Result<std::string> rendered = value_template.render(inputs);
+    if (!rendered.ok()) {
+      return rule_error(rule.name, make_error(rendered.error().code,
+                                              "tool_call.arguments" + at.to_string() + ": " +
+                                                  rendered.error().message));
+    }
+    arguments[at] = std::move(rendered).value();
+  }
+  return ToolCall{"call_" + std::to_string(key.prompt.tool_calls_so_far() + 1), call.name,
+                  arguments.dump()};
 }
 
 // Applies max_tokens (as max_tokens * 4 characters) and the token estimates: ceil(chars / 4).
@@ -274,10 +331,17 @@ void finish_reply(const ModelRequest& request, ModelReply& reply) {
     reply.text = truncate_utf8(reply.text, static_cast<std::size_t>(max_tokens) * 4);
     reply.finish_reason = "length";
   }
+  auto call_chars = [](const std::vector<ToolCall>& calls) {
+    std::size_t chars = 0;
+    for (const ToolCall& call : calls) chars += call.name.size() + call.arguments.size();
+    return chars;
+  };
   std::size_t chars_in = 0;
-  for (const ChatMessage& message : request.messages) chars_in += message.content.size();
+  for (const ChatMessage& message : request.messages) {
+    chars_in += message.content.size() + call_chars(message.tool_calls);
+  }
   reply.tokens_in = static_cast<int>((chars_in + 3) / 4);
-  reply.tokens_out = static_cast<int>((reply.text.size() + 3) / 4);
+  reply.tokens_out = static_cast<int>((reply.text.size() + call_chars(reply.tool_calls) + 3) / 4);
 }
 
 Result<ModelReply> SimModel::complete(const ModelRequest& request, const CallContext& context) {
@@ -285,19 +349,27 @@ Result<ModelReply> SimModel::complete(const ModelRequest& request, const CallCon
   PromptView prompt(request, config_);
   DrawKey key{prompt, case_data != nullptr ? std::string_view(case_data->case_id) : "",
               request.sample_index};
-  FAPO_ASSIGN_OR_RETURN(const SimRule* rule, choose_rule(key, case_data));
+  FAPO_ASSIGN_OR_RETURN(const SimRule* rule, choose_rule(key, case_data, request.tools));
   FAPO_ASSIGN_OR_RETURN(std::string text, render_reply(rule, key, case_data));
 
+  ModelReply reply;
+  if (rule != nullptr && rule->tool_call) {
+    FAPO_ASSIGN_OR_RETURN(ToolCall call, render_tool_call(*rule, key, case_data));
+    reply.tool_calls.push_back(std::move(call));
+    reply.finish_reason = "tool_calls";
+  }
   std::string_view name = rule != nullptr ? std::string_view(rule->name) : kDefaultRuleName;
-  bool noisy = (rule == nullptr || rule->noise) && !config_.noise.modes.empty() &&
+  // Noise perturbs answers; a tool call is an action, and its text is not perturbed either.
+  bool noisy = (rule == nullptr || rule->noise) && reply.tool_calls.empty() &&
+               !config_.noise.modes.empty() &&
                draw_unit(key, name, "noise", SimDraw::kPerSample) <
                    noise_rate(request.sampling.temperature);
   if (noisy) text = perturb(std::move(text), key, rule, case_data);
 
-  ModelReply reply;
   reply.text = std::move(text);
   finish_reply(request, reply);
   reply.sim_trace = {{"rule", std::string(name)}, {"noise", noisy}, {"simulated", true}};
+  if (!reply.tool_calls.empty()) reply.sim_trace["tool_call"] = reply.tool_calls[0].name;
   return reply;
 }
 

@@ -31,6 +31,9 @@ class SimConfigParser {
   void parse_noise(const json& noise, SimNoise& out);
   void parse_conditions(const json& when, const std::string& path, SimConditions& out);
   void parse_rule(const json& rule, const std::string& path, SimRule& out);
+  void parse_tool_call(const json& call, const std::string& path, SimToolCall& out);
+  void collect_argument_templates(const json& value, const json::json_pointer& at,
+                                  const std::string& path, SimToolCall& out);
 
   SimNeedleId needle_id(const std::string& lowered);
 
@@ -148,7 +151,8 @@ void SimConfigParser::parse_conditions(const json& when, const std::string& path
   if (!when.is_object()) return fail(path, "must be an object of conditions");
   check_keys(when, path,
              {"prompt_contains", "prompt_contains_any", "prompt_lacks_all", "prompt_lacks_any",
-              "prompt_matches", "evidence_present", "evidence_absent", "metadata", "task_type"});
+              "prompt_matches", "evidence_present", "evidence_absent", "metadata", "task_type",
+              "tool_result_contains", "tool_result_present"});
   auto needles = [&](const char* key, std::vector<SimNeedleId>& target) {
     if (!when.contains(key)) return;
     for (const std::string& needle : strings(when[key], path + "." + key, false, true)
@@ -160,6 +164,14 @@ void SimConfigParser::parse_conditions(const json& when, const std::string& path
   needles("prompt_contains_any", out.prompt_contains_any);
   needles("prompt_lacks_all", out.prompt_lacks_all);
   needles("prompt_lacks_any", out.prompt_lacks_any);
+  needles("tool_result_contains", out.tool_result_contains);
+  if (when.contains("tool_result_present")) {
+    if (!when["tool_result_present"].is_boolean()) {
+      fail(path + ".tool_result_present", "must be true or false");
+    } else {
+      out.tool_result_present = when["tool_result_present"].get<bool>();
+    }
+  }
   auto fields = [&](const char* key, std::vector<std::string>& target) {
     if (!when.contains(key)) return;
     target = strings(when[key], path + "." + key, true, false).value_or(target);
@@ -194,8 +206,8 @@ void SimConfigParser::parse_conditions(const json& when, const std::string& path
 void SimConfigParser::parse_rule(const json& rule, const std::string& path, SimRule& out) {
   if (!rule.is_object()) return fail(path, "must be an object");
   check_keys(rule, path,
-             {"name", "description", "when", "probability", "draw", "reply", "distractors",
-              "noise"});
+             {"name", "description", "when", "probability", "draw", "reply", "tool_call",
+              "distractors", "noise"});
   const json& name = rule.contains("name") ? rule["name"] : json();
   bool name_ok = name.is_string() && !name.get<std::string>().empty() &&
                  name.get<std::string>().find_first_not_of(
@@ -220,10 +232,14 @@ void SimConfigParser::parse_rule(const json& rule, const std::string& path, SimR
       fail(path + ".draw", "must be \"per_sample\" or \"per_case\"");
     }
   }
-  if (!rule.contains("reply")) {
-    fail(path + ".reply", "required: the reply template");
-  } else {
+  if (rule.contains("tool_call")) {
+    out.tool_call.emplace();
+    parse_tool_call(rule["tool_call"], path + ".tool_call", *out.tool_call);
+  }
+  if (rule.contains("reply")) {
     out.reply = parse_template(rule["reply"], path + ".reply");
+  } else if (!out.tool_call) {
+    fail(path + ".reply", "required: the reply template (optional only with a tool_call)");
   }
   if (rule.contains("distractors")) {
     out.distractors =
@@ -234,6 +250,41 @@ void SimConfigParser::parse_rule(const json& rule, const std::string& path, SimR
       fail(path + ".noise", "must be true or false");
     } else {
       out.noise = rule["noise"].get<bool>();
+    }
+  }
+}
+
+void SimConfigParser::parse_tool_call(const json& call, const std::string& path,
+                                      SimToolCall& out) {
+  if (!call.is_object()) {
+    return fail(path, "must be an object: {\"name\": \"<tool>\", \"arguments\": {...}}");
+  }
+  check_keys(call, path, {"name", "arguments"});
+  const json& name = call.contains("name") ? call["name"] : json();
+  if (!name.is_string() || name.get<std::string>().empty()) {
+    fail(path + ".name", "required: the name of the tool to call");
+  } else {
+    out.name = name.get<std::string>();
+  }
+  if (!call.contains("arguments")) return;
+  if (!call["arguments"].is_object()) return fail(path + ".arguments", "must be an object");
+  out.arguments = call["arguments"];
+  collect_argument_templates(out.arguments, json::json_pointer(), path + ".arguments", out);
+}
+
+void SimConfigParser::collect_argument_templates(const json& value, const json::json_pointer& at,
+                                                 const std::string& path, SimToolCall& out) {
+  if (value.is_string()) {
+    Result<SimTemplate> parsed = SimTemplate::parse(value.get<std::string>());
+    if (!parsed.ok()) return fail(path, parsed.error().message);
+    out.templates.emplace_back(at, std::move(parsed).value());
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      collect_argument_templates(item, at / key, path + "." + key, out);
+    }
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      collect_argument_templates(value[i], at / i, path + "[" + std::to_string(i) + "]", out);
     }
   }
 }

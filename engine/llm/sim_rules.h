@@ -1,6 +1,7 @@
 // The rules of the simulated model, decoded from a tenant's `sim` section (docs/sim_model.md).
 // A rule says when it applies (conditions over the prompt text, the evidence for an expected
-// value, the case's metadata and task type), how often it fires, and what the reply is. Needles
+// value, the case's metadata and task type, the tool results so far), how often it fires, and
+// what the reply is: text, and optionally a call of an offered tool. Needles
 // are lowercased and templates parsed here, once, so answering a call does no parsing and no
 // regex work unless a rule asks for a regex. The decoded values are immutable and may be shared
 // between threads.
@@ -54,6 +55,16 @@ struct SimConditions {
   std::vector<std::string> evidence_absent;      // expected fields whose value is not
   std::vector<std::pair<std::string, nlohmann::json>> metadata;  // key path -> required value
   std::vector<std::string> task_types;           // any of these
+  std::vector<SimNeedleId> tool_result_contains;  // all present in the last tool result
+  std::optional<bool> tool_result_present;        // whether any tool result is in the request
+};
+
+// A tool call a rule makes. `arguments` is the object as written; each of its string values
+// (at any depth) is a reply template, rendered into the copy sent with the call.
+struct SimToolCall {
+  std::string name;
+  nlohmann::json arguments = nlohmann::json::object();
+  std::vector<std::pair<nlohmann::json::json_pointer, SimTemplate>> templates;
 };
 
 // Whether a rule's draws change with the request's sample index (trials, vote samples) or
@@ -67,7 +78,8 @@ struct SimRule {
   SimConditions when;
   std::optional<double> probability;  // absent: fires whenever its conditions hold
   SimDraw draw = SimDraw::kPerSample;
-  SimTemplate reply;
+  SimTemplate reply;                     // empty when a tool call stands alone
+  std::optional<SimToolCall> tool_call;  // applies only when the request allows this tool
   std::vector<std::string> distractors;  // overrides expected.distractors for ${distractor}
   bool noise = true;                     // temperature noise may perturb this rule's replies
 };

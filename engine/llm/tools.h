@@ -1,8 +1,9 @@
 // Tool calling: the tools a request offers a model and the calls a model makes. Providers speak
-// different wire formats (OpenAI `tools`/`tool_calls`, Anthropic `tool_use` blocks); these plain
-// values are the common shape the clients translate to and from. The types are meant to become
-// optional members of ChatMessage, ModelRequest and ModelReply; until then a ToolRequest rides
-// beside a ModelRequest. Plain values; thread safety is that of std::string.
+// different wire formats (OpenAI `tools`/`tool_calls`, Anthropic `tool_use` and `tool_result`
+// blocks); these plain values are the common shape the clients translate to and from. A
+// ModelRequest carries a ToolRequest (the tools offered and the tool choice), each ChatMessage
+// its own tool fields (an assistant turn's calls, a "tool" message's call id), and a ModelReply
+// the calls the model made. Plain values; thread safety is that of std::string.
 #pragma once
 
 #include <string>
@@ -27,42 +28,46 @@ struct ToolCall {
   std::string arguments = "{}";
 };
 
-// Tool fields of one conversation message: the calls an assistant turn made, or (for a message
-// with role "tool") the id of the call whose result it carries.
-struct ToolMessageFields {
-  std::vector<ToolCall> tool_calls;
-  std::string tool_call_id;
-};
-
-// The tool side of a request. `messages` is either empty or parallel to ModelRequest::messages.
-// `tool_choice`: "" (provider default), "auto", "none", "required", or the name of one tool.
+// The tool side of a request. `tool_choice`: "" (provider default), "auto", "none",
+// "required", or the name of one tool.
 struct ToolRequest {
-  std::vector<ToolDefinition> tools;
+  std::vector<ToolDefinition> definitions;
   std::string tool_choice;
-  std::vector<ToolMessageFields> messages;
 
-  bool empty() const { return tools.empty() && tool_choice.empty() && messages.empty(); }
+  bool empty() const { return definitions.empty() && tool_choice.empty(); }
+  // Whether the model may call `name`: it is offered and the choice does not rule it out.
+  bool allows(const std::string& name) const {
+    if (tool_choice == "none") return false;
+    if (!tool_choice.empty() && tool_choice != "auto" && tool_choice != "required" &&
+        tool_choice != name) {
+      return false;
+    }
+    for (const auto& tool : definitions) {
+      if (tool.name == name) return true;
+    }
+    return false;
+  }
 };
 
-// Canonical JSON forms, used by cache keys and traces.
+// Canonical JSON forms, used by cache keys, stored replies and traces.
 inline nlohmann::json to_json(const ToolCall& call) {
   return {{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}};
 }
 
+inline nlohmann::json to_json(const std::vector<ToolCall>& calls) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& call : calls) out.push_back(to_json(call));
+  return out;
+}
+
 inline nlohmann::json to_json(const ToolRequest& request) {
   nlohmann::json tools = nlohmann::json::array();
-  for (const auto& tool : request.tools) {
+  for (const auto& tool : request.definitions) {
     tools.push_back({{"name", tool.name},
                      {"description", tool.description},
                      {"parameters", tool.parameters}});
   }
-  nlohmann::json messages = nlohmann::json::array();
-  for (const auto& message : request.messages) {
-    nlohmann::json calls = nlohmann::json::array();
-    for (const auto& call : message.tool_calls) calls.push_back(to_json(call));
-    messages.push_back({{"tool_calls", calls}, {"tool_call_id", message.tool_call_id}});
-  }
-  return {{"tools", tools}, {"tool_choice", request.tool_choice}, {"messages", messages}};
+  return {{"tools", tools}, {"tool_choice", request.tool_choice}};
 }
 
 }  // namespace fapo

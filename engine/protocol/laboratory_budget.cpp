@@ -4,7 +4,43 @@
 
 #include "engine/protocol/laboratory.h"
 
+#include <algorithm>
+#include <functional>
+
+#include "engine/run/run_store.h"
+
 namespace fapo {
+namespace {
+
+// What the running evaluations among `runs` (journal "run" entries) will still spend: each one's
+// estimate scaled by the share of its results not recorded yet. Spending counts only what is on
+// disk, so without this two evaluations started back to back could both fit a budget that
+// holds only one.
+EvaluationEstimate still_to_spend(const std::vector<JournalEntry>& runs, RunStore& store,
+                                  const std::function<Result<EvaluationEstimate>(
+                                      const std::string&, const std::string&, int)>& estimate) {
+  EvaluationEstimate total;
+  for (const JournalEntry& run : runs) {
+    const std::string run_id = run.payload.value("run_id", "");
+    if (!check_run_id(run_id).ok()) continue;
+    auto status = store.status(run_id);
+    if (!status.ok() || status->state != RunState::kRunning) continue;
+    auto full = estimate(run.payload.value("variant_id", ""), run.payload.value("split", ""),
+                         run.payload.value("trials", 1));
+    if (!full.ok()) continue;
+    double left = 1.0;
+    if (status->progress.is_object() && status->progress.value("total", 0.0) > 0) {
+      left = 1.0 - status->progress.value("done", 0.0) / status->progress.value("total", 1.0);
+    }
+    left = std::clamp(left, 0.0, 1.0);
+    total.calls += static_cast<long long>(static_cast<double>(full->calls) * left + 0.5);
+    total.tokens += static_cast<long long>(static_cast<double>(full->tokens) * left + 0.5);
+    total.money += full->money * left;
+  }
+  return total;
+}
+
+}  // namespace
 
 Result<BudgetState> Laboratory::budget_state() {
   FAPO_ASSIGN_OR_RETURN(std::vector<VariantRecord> records, store_.list());
@@ -22,7 +58,17 @@ Result<BudgetState> Laboratory::budget_state() {
     outside_runs.tokens += movement.payload.value("tokens", 0LL);
     outside_runs.money += movement.payload.value("money", 0.0);
   }
-  return fapo::budget_state(workspace_, *tenant_, variants_used, validation_used, outside_runs);
+  RunStore store(workspace_, tenant_->id);
+  auto estimate = [this](const std::string& variant_id, const std::string& split,
+                         int trials) -> Result<EvaluationEstimate> {
+    if (!check_variant_id(variant_id).ok()) {
+      return make_error(ErrorCode::kInvalidInput, "no variant");
+    }
+    FAPO_ASSIGN_OR_RETURN(PipelineConfig pipeline, store_.load_pipeline(variant_id));
+    return estimate_evaluation(workspace_, *tenant_, pipeline, split, trials);
+  };
+  return fapo::budget_state(workspace_, *tenant_, variants_used, validation_used, outside_runs,
+                            still_to_spend(runs, store, estimate));
 }
 
 Status Laboratory::check_variant_budget() {

@@ -44,15 +44,15 @@ TEST_CASE("sends only the sampling setting that differs from 1.0, temperature wh
   request.model = "claude-test";
   request.sampling.temperature = 0.7;
   request.sampling.top_p = 0.9;
-  auto both = anthropic_request_body(request, {});
+  auto both = anthropic_request_body(request);
   CHECK(both["temperature"] == 0.7);
   CHECK_FALSE(both.contains("top_p"));
   request.sampling.temperature = 1.0;
-  auto nucleus = anthropic_request_body(request, {});
+  auto nucleus = anthropic_request_body(request);
   CHECK_FALSE(nucleus.contains("temperature"));
   CHECK(nucleus["top_p"] == 0.9);
   request.sampling.top_p = 1.0;
-  auto neither = anthropic_request_body(request, {});
+  auto neither = anthropic_request_body(request);
   CHECK(neither["temperature"] == 1.0);
   CHECK_FALSE(neither.contains("top_p"));
 }
@@ -66,18 +66,15 @@ TEST_CASE("translates tool definitions, tool_use turns and tool results to Messa
   EndpointFixture fixture(options);
   auto client = fixture.client(fixture.anthropic_config());
   ModelRequest request = user_request("Who was Ada?");
-  request.messages.push_back({"assistant", "Searching."});
-  request.messages.push_back({"tool", "Ada Lovelace wrote the first program."});
-  ToolRequest tools;
-  tools.tools = {{"search", "Searches the corpus", {{"type", "object"}}}};
-  tools.tool_choice = "required";
-  tools.messages.resize(4);
-  tools.messages[2].tool_calls = {{"toolu_1", "search", R"({"query":"Ada"})"}};
-  tools.messages[3].tool_call_id = "toolu_1";
-  auto reply = client->complete_with_tools(request, tools, {});
+  request.messages.push_back(
+      {"assistant", "Searching.", {{"toolu_1", "search", R"({"query":"Ada"})"}}});
+  request.messages.push_back({"tool", "Ada Lovelace wrote the first program.", {}, "toolu_1"});
+  request.tools.definitions = {{"search", "Searches the corpus", {{"type", "object"}}}};
+  request.tools.tool_choice = "required";
+  auto reply = client->complete(request, {});
   REQUIRE(reply.ok());
-  CHECK(reply->reply.text == "Looking it up.");
-  CHECK(reply->reply.finish_reason == "tool_calls");
+  CHECK(reply->text == "Looking it up.");
+  CHECK(reply->finish_reason == "tool_calls");
   REQUIRE(reply->tool_calls.size() == 1);
   CHECK(reply->tool_calls[0].id == "toolu_2");
   CHECK(nlohmann::json::parse(reply->tool_calls[0].arguments)["query"] == "Ada");
@@ -94,10 +91,58 @@ TEST_CASE("translates tool definitions, tool_use turns and tool results to Messa
   CHECK(result["content"][0]["tool_use_id"] == "toolu_1");
 }
 
+TEST_CASE("puts the results of one turn's parallel calls into a single user turn") {
+  ModelRequest request = user_request("Compare Ada and Alan.");
+  request.model = "claude-test";
+  request.messages.push_back({"assistant", "",
+                              {{"toolu_1", "search", R"({"query":"Ada"})"},
+                               {"toolu_2", "search", "not json"}}});
+  request.messages.push_back({"tool", "Ada: a programmer.", {}, "toolu_1"});
+  request.messages.push_back({"tool", "Alan: a logician.", {}, "toolu_2"});
+  request.messages.push_back({"user", "Now compare."});
+  auto body = anthropic_request_body(request);
+  REQUIRE(body["messages"].size() == 4);
+  const auto& assistant = body["messages"][1]["content"];
+  REQUIRE(assistant.size() == 2);  // no empty text block
+  CHECK(assistant[0]["type"] == "tool_use");
+  CHECK(assistant[1]["input"] == nlohmann::json::object());  // invalid arguments: empty input
+  const auto& results = body["messages"][2];
+  CHECK(results["role"] == "user");
+  REQUIRE(results["content"].size() == 2);
+  CHECK(results["content"][0]["tool_use_id"] == "toolu_1");
+  CHECK(results["content"][1]["tool_use_id"] == "toolu_2");
+  CHECK(results["content"][1]["content"] == "Alan: a logician.");
+  CHECK(body["messages"][3]["content"] == "Now compare.");
+  CHECK_FALSE(body.contains("tools"));
+  request.tools.tool_choice = "search";
+  CHECK(anthropic_request_body(request)["tool_choice"] ==
+        nlohmann::json{{"type", "tool"}, {"name", "search"}});
+}
+
+TEST_CASE("completes a tool round trip through the Messages API") {
+  bench::TestEndpointOptions options;
+  options.script = bench::tool_loop_script();
+  EndpointFixture fixture(options);
+  auto client = fixture.client(fixture.anthropic_config());
+  ModelRequest request = user_request("Who was Ada?");
+  request.tools.definitions = {{"search", "Searches the corpus", {{"type", "object"}}}};
+  auto first = client->complete(request, {});
+  REQUIRE(first.ok());
+  CHECK(first->finish_reason == "tool_calls");
+  REQUIRE(first->tool_calls.size() == 1);
+  CHECK(nlohmann::json::parse(first->tool_calls[0].arguments)["query"] == "Who was Ada?");
+  request.messages.push_back({"assistant", first->text, first->tool_calls});
+  request.messages.push_back({"tool", "Ada Lovelace.", {}, first->tool_calls[0].id});
+  auto second = client->complete(request, {});
+  REQUIRE(second.ok());
+  CHECK(second->text == "tool said: Ada Lovelace.");
+  CHECK(second->finish_reason == "stop");
+}
+
 TEST_CASE("maps Anthropic stop reasons to the engine's finish reasons") {
   auto parse = [](const char* stop) {
     auto body = nlohmann::json{{"content", nlohmann::json::array()}, {"stop_reason", stop}};
-    return parse_anthropic_reply(body)->reply.finish_reason;
+    return parse_anthropic_reply(body)->finish_reason;
   };
   CHECK(parse("end_turn") == "stop");
   CHECK(parse("stop_sequence") == "stop");

@@ -281,22 +281,19 @@ TEST_CASE("offers tools and returns the calls the model made") {
   EndpointFixture fixture(options);
   auto client = fixture.client(fixture.openai_config());
   ModelRequest request = user_request("Who was Ada?");
-  request.messages.push_back({"assistant", ""});
-  request.messages.push_back({"tool", "Ada Lovelace wrote the first program."});
-  ToolRequest tools;
-  tools.tools = {{"search", "Searches the corpus",
-                  {{"type", "object"}, {"properties", {{"query", {{"type", "string"}}}}}}}};
-  tools.tool_choice = "auto";
-  tools.messages.resize(4);
-  tools.messages[2].tool_calls = {{"call_0", "search", R"({"query":"Ada"})"}};
-  tools.messages[3].tool_call_id = "call_0";
-  auto reply = client->complete_with_tools(request, tools, {});
+  request.messages.push_back({"assistant", "", {{"call_0", "search", R"({"query":"Ada"})"}}});
+  request.messages.push_back({"tool", "Ada Lovelace wrote the first program.", {}, "call_0"});
+  request.tools.definitions = {
+      {"search", "Searches the corpus",
+       {{"type", "object"}, {"properties", {{"query", {{"type", "string"}}}}}}}};
+  request.tools.tool_choice = "auto";
+  auto reply = client->complete(request, {});
   REQUIRE(reply.ok());
   REQUIRE(reply->tool_calls.size() == 1);
   CHECK(reply->tool_calls[0].id == "call_1");
   CHECK(reply->tool_calls[0].name == "search");
   CHECK(reply->tool_calls[0].arguments == R"({"query":"Ada"})");
-  CHECK(reply->reply.finish_reason == "tool_calls");
+  CHECK(reply->finish_reason == "tool_calls");
   auto body = fixture.endpoint->last_request()->body;
   CHECK(body["tools"][0]["type"] == "function");
   CHECK(body["tools"][0]["function"]["name"] == "search");
@@ -305,6 +302,56 @@ TEST_CASE("offers tools and returns the calls the model made") {
   CHECK(body["messages"][2]["tool_calls"][0]["function"]["arguments"] == R"({"query":"Ada"})");
   CHECK(body["messages"][3]["role"] == "tool");
   CHECK(body["messages"][3]["tool_call_id"] == "call_0");
+}
+
+TEST_CASE("completes a tool round trip: a call, then an answer read from the tool result") {
+  bench::TestEndpointOptions options;
+  options.script = bench::tool_loop_script();
+  EndpointFixture fixture(options);
+  auto client = fixture.client(fixture.openai_config());
+  ModelRequest request = user_request("Who was Ada?");
+  request.tools.definitions = {{"search", "Searches the corpus", {{"type", "object"}}}};
+  auto first = client->complete(request, {});
+  REQUIRE(first.ok());
+  CHECK(first->finish_reason == "tool_calls");
+  REQUIRE(first->tool_calls.size() == 1);
+  CHECK(first->tool_calls[0].name == "search");
+  CHECK(nlohmann::json::parse(first->tool_calls[0].arguments)["query"] == "Who was Ada?");
+  request.messages.push_back({"assistant", first->text, first->tool_calls});
+  request.messages.push_back({"tool", "Ada Lovelace.", {}, first->tool_calls[0].id});
+  auto second = client->complete(request, {});
+  REQUIRE(second.ok());
+  CHECK(second->text == "tool said: Ada Lovelace.");
+  CHECK(second->finish_reason == "stop");
+  CHECK(second->tool_calls.empty());
+  auto body = fixture.endpoint->last_request()->body;
+  CHECK(body["messages"][3]["tool_call_id"] == first->tool_calls[0].id);
+}
+
+TEST_CASE("sends no tool fields for a plain request and names a single forced tool") {
+  ModelRequest request = user_request("hi");
+  auto plain = openai_request_body(request, /*reasoning=*/false);
+  CHECK_FALSE(plain.contains("tools"));
+  CHECK_FALSE(plain.contains("tool_choice"));
+  CHECK_FALSE(plain["messages"][1].contains("tool_calls"));
+  CHECK_FALSE(plain["messages"][1].contains("tool_call_id"));
+  request.tools.definitions = {{"search", "", {{"type", "object"}}}};
+  request.tools.tool_choice = "search";
+  auto forced = openai_request_body(request, /*reasoning=*/false);
+  CHECK(forced["tool_choice"]["type"] == "function");
+  CHECK(forced["tool_choice"]["function"]["name"] == "search");
+}
+
+TEST_CASE("reads tool calls whose arguments arrive as an object and reports them as tool_calls") {
+  auto reply = parse_openai_reply(nlohmann::json::parse(R"({"choices":[{"message":{
+      "content":null,"tool_calls":[{"id":"c1","type":"function",
+      "function":{"name":"lookup","arguments":{"id":7}}}]},"finish_reason":"stop"}]})"));
+  REQUIRE(reply.ok());
+  REQUIRE(reply->tool_calls.size() == 1);
+  CHECK(reply->tool_calls[0].id == "c1");
+  CHECK(reply->tool_calls[0].name == "lookup");
+  CHECK(reply->tool_calls[0].arguments == R"({"id":7})");
+  CHECK(reply->finish_reason == "tool_calls");
 }
 
 TEST_CASE("keeps no more requests in flight than the configured concurrency") {
@@ -327,13 +374,13 @@ TEST_CASE("parses a reply whose content is null or a list of text parts") {
   auto null_content = parse_openai_reply(nlohmann::json::parse(
       R"({"choices":[{"message":{"content":null},"finish_reason":"length"}]})"));
   REQUIRE(null_content.ok());
-  CHECK(null_content->reply.text.empty());
-  CHECK(null_content->reply.finish_reason == "length");
+  CHECK(null_content->text.empty());
+  CHECK(null_content->finish_reason == "length");
   nlohmann::json text_parts = nlohmann::json::array(
       {{{"type", "text"}, {"text", "a"}}, {{"type", "text"}, {"text", "b"}}});
   auto parts = parse_openai_reply({{"choices", {{{"message", {{"content", text_parts}}}}}}});
   REQUIRE(parts.ok());
-  CHECK(parts->reply.text == "ab");
+  CHECK(parts->text == "ab");
   auto empty = parse_openai_reply(nlohmann::json::parse(R"({"choices":[]})"));
   REQUIRE_FALSE(empty.ok());
   CHECK(empty.error().code == ErrorCode::kModelTransient);

@@ -114,19 +114,78 @@ TEST_CASE("the key covers provider, base URL, model, every sampling setting and 
   auto differs = [&](auto change) {
     ModelRequest changed = request;
     CacheKeyScope changed_scope = scope;
-    ToolRequest tools;
-    change(changed, changed_scope, tools);
-    return cache_key(changed_scope, changed, tools) != key;
+    change(changed, changed_scope);
+    return cache_key(changed_scope, changed) != key;
   };
-  CHECK(differs([](ModelRequest&, CacheKeyScope& s, ToolRequest&) { s.provider = "anthropic"; }));
-  CHECK(differs([](ModelRequest&, CacheKeyScope& s, ToolRequest&) { s.base_url = "http://x"; }));
-  CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.model = "other"; }));
-  CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.sampling.top_p = 0.5; }));
-  CHECK(differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.sampling.max_tokens = 7; }));
-  CHECK(
-      differs([](ModelRequest& r, CacheKeyScope&, ToolRequest&) { r.messages[0].role = "user"; }));
-  CHECK(differs([](ModelRequest&, CacheKeyScope&, ToolRequest& t) { t.tools.resize(1); }));
-  CHECK(differs([](ModelRequest&, CacheKeyScope& s, ToolRequest&) { s.case_id = "q1"; }));
+  CHECK(differs([](ModelRequest&, CacheKeyScope& s) { s.provider = "anthropic"; }));
+  CHECK(differs([](ModelRequest&, CacheKeyScope& s) { s.base_url = "http://x"; }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.model = "other"; }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.sampling.top_p = 0.5; }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.sampling.max_tokens = 7; }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.messages[0].role = "user"; }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.tools.definitions.resize(1); }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.tools.tool_choice = "auto"; }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) {
+    r.tools.definitions = {{"search", "", {{"type", "object"}}}};
+  }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) {
+    r.messages[1].tool_calls = {{"call_1", "search", "{}"}};
+  }));
+  CHECK(differs([](ModelRequest& r, CacheKeyScope&) { r.messages[1].tool_call_id = "call_1"; }));
+  CHECK(differs([](ModelRequest&, CacheKeyScope& s) { s.case_id = "q1"; }));
+}
+
+TEST_CASE("requests that differ only in a tool result or a call's arguments have separate keys") {
+  CacheKeyScope scope{"openai", "https://api.openai.com/v1", ""};
+  ModelRequest request = request_for("Who was Ada?");
+  request.tools.definitions = {{"search", "Searches", {{"type", "object"}}}};
+  request.tools.tool_choice = "auto";
+  request.messages.push_back({"assistant", "", {{"call_1", "search", R"({"q":"Ada"})"}}});
+  request.messages.push_back({"tool", "Ada Lovelace.", {}, "call_1"});
+  ModelRequest other_result = request;
+  other_result.messages.back().content = "Ada Byron.";
+  ModelRequest other_arguments = request;
+  other_arguments.messages[2].tool_calls[0].arguments = R"({"q":"Lovelace"})";
+  ModelRequest other_description = request;
+  other_description.tools.definitions[0].description = "Searches the web";
+  const std::string key = cache_key(scope, request);
+  CHECK(cache_key(scope, other_result) != key);
+  CHECK(cache_key(scope, other_arguments) != key);
+  CHECK(cache_key(scope, other_description) != key);
+  CHECK(cache_key(scope, request) == key);
+}
+
+TEST_CASE("a plain request's key material has no tool fields, so its key is unchanged") {
+  auto material = cache_key_material({"openai", "", ""}, request_for("q"));
+  CHECK_FALSE(material.contains("tools"));
+  for (const auto& message : material["messages"]) {
+    CHECK(message.size() == 2);  // role and content only
+  }
+}
+
+TEST_CASE("a cached reply keeps the tool calls the model made") {
+  CacheFixture fixture;
+  ModelReply reply;
+  reply.text = "";
+  reply.finish_reason = "tool_calls";
+  reply.tool_calls = {{"call_1", "search", R"({"q":"Ada"})"}, {"call_2", "fetch", "not json"}};
+  REQUIRE(fixture.cache->store("tool-key", reply).ok());
+  auto stored = fixture.cache->lookup("tool-key");
+  REQUIRE(stored.ok());
+  REQUIRE(stored->has_value());
+  const ModelReply& loaded = **stored;
+  CHECK(loaded.cached);
+  CHECK(loaded.finish_reason == "tool_calls");
+  REQUIRE(loaded.tool_calls.size() == 2);
+  CHECK(loaded.tool_calls[0].id == "call_1");
+  CHECK(loaded.tool_calls[0].arguments == R"({"q":"Ada"})");
+  CHECK(loaded.tool_calls[1].name == "fetch");
+  CHECK(loaded.tool_calls[1].arguments == "not json");
+  CHECK(reply_to_json(ModelReply{}).contains("tool_calls") == false);
+  auto damaged = reply_from_json({{"text", ""}, {"tool_calls", {{{"id", "c"}}}}});
+  REQUIRE_FALSE(damaged.ok());
+  CHECK(damaged.error().code == ErrorCode::kIo);
+  CHECK(damaged.error().message.find("stored reply is damaged") != std::string::npos);
 }
 
 TEST_CASE("keys simulated replies by case when asked, since they depend on the expected answer") {

@@ -213,5 +213,33 @@ TEST_CASE("the evaluations a comparison needs must fit the budget together") {
   CHECK(f.runs_on_disk() == 0);
 }
 
+TEST_CASE("running evaluations hold back what they will still spend from the budget") {
+  ProtocolFixture f(Runs::kGated);
+  VariantRecord fix = f.reviewed(kAnswerFix);
+  auto before = f.lab->budget_state();
+  REQUIRE(before.ok());
+  CHECK(before->committed.calls == 0);
+  auto started = f.lab->compare(*f.runs, fix.name, "best", "validation",
+                                ProtocolFixture::waiting(std::chrono::milliseconds(0)));
+  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().message));
+  REQUIRE(started->status == "evaluating");
+
+  // Held at their first result: almost everything is still to be spent, and is unavailable.
+  auto during = f.lab->budget_state();
+  REQUIRE(during.ok());
+  CHECK(during->committed.calls > started->estimate.calls * 9 / 10);
+  CHECK(during->committed.calls <= started->estimate.calls);
+  CHECK(during->calls_left <=
+        during->caps.task_calls - during->calls_spent - during->committed.calls);
+
+  f.gate.open();
+  auto decided = f.lab->compare(*f.runs, fix.name, "best", "validation", ProtocolFixture::waiting());
+  REQUIRE(decided.ok());
+  auto after = f.lab->budget_state();
+  REQUIRE(after.ok());
+  CHECK(after->committed.calls == 0);
+  CHECK(after->calls_spent > before->calls_spent);
+}
+
 }  // namespace
 }  // namespace fapo
