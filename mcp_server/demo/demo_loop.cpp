@@ -251,8 +251,12 @@ Status step_compare(Demo& demo) {
   attempt.decision = text_at(compared, "decision", "?");
   attempt.mean_difference = number_at(compared, "mean_difference");
   bool accepted = attempt.decision == "accept";
-  demo.narrator.detail((accepted ? "ACCEPTED: " : "REJECTED: ") +
-                           excerpt(text_at(compared, "reason"), 200),
+  // The server's reason already opens with its verdict; the banner says it once.
+  std::string reason = text_at(compared, "reason");
+  for (const char* verdict : {"accepted: ", "rejected: "}) {
+    if (reason.rfind(verdict, 0) == 0) reason.erase(0, std::string(verdict).size());
+  }
+  demo.narrator.detail((accepted ? "ACCEPTED: " : "REJECTED: ") + excerpt(reason, 200),
                        accepted ? Style::kGood : Style::kBad);
   if (accepted) {
     demo.state.best = attempt.name;
