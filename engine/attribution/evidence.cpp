@@ -83,29 +83,7 @@ std::vector<double> numbers_in(std::string_view text) {
 }  // namespace
 
 std::string normalize_evidence_text(std::string_view text) {
-  // normalize_answer keeps non-ASCII bytes as word characters (accented letters), so
-  // typographic punctuation, notably the « » around retrieved passages, must become spaces
-  // first or it glues onto the first and last words of a passage.
-  static constexpr std::string_view kMarks[] = {"\u00ab", "\u00bb", "\u201c", "\u201d",
-                                                "\u2018", "\u2019", "\u201e", "\u2013",
-                                                "\u2014", "\u2026", "\u00b7", "\u2022"};
-  std::string spaced;
-  spaced.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    bool replaced = false;
-    if (static_cast<unsigned char>(text[i]) >= 0x80) {
-      for (std::string_view mark : kMarks) {
-        if (text.substr(i, mark.size()) == mark) {
-          spaced += ' ';
-          i += mark.size();
-          replaced = true;
-          break;
-        }
-      }
-    }
-    if (!replaced) spaced += text[i++];
-  }
-  return normalize_answer(spaced);
+  return normalize_answer_spacing_typography(text);
 }
 
 AnswerFields answer_fields_of(const nlohmann::json& scorer) {

@@ -149,4 +149,27 @@ std::string truncate_utf8(std::string_view text, std::size_t max_bytes) {
   return std::string(text.substr(0, cut));
 }
 
+std::string normalize_answer_spacing_typography(std::string_view text) {
+  static constexpr std::string_view kMarks[] = {"\u00ab", "\u00bb", "\u201c", "\u201d",
+                                                "\u2018", "\u2019", "\u201e", "\u2013",
+                                                "\u2014", "\u2026", "\u00b7", "\u2022"};
+  std::string spaced;
+  spaced.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      for (std::string_view mark : kMarks) {
+        if (text.substr(i, mark.size()) == mark) {
+          spaced += ' ';
+          i += mark.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) spaced += text[i++];
+  }
+  return normalize_answer(spaced);
+}
+
 }  // namespace fapo

@@ -19,6 +19,11 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 // articles a/an/the, collapse whitespace, and write number words ("two") as digits ("2").
 std::string normalize_answer(std::string_view text);
 
+// normalize_answer keeps every non-ASCII byte as part of a word (for accented letters), so
+// typographic punctuation (« » “ ” ‘ ’ „ – — … · •) would glue onto the words beside it, as
+// around retrieved passages ("[1] «Title | text»"). This turns those marks into spaces first.
+std::string normalize_answer_spacing_typography(std::string_view text);
+
 // Number of words (whitespace separated).
 std::size_t word_count(std::string_view text);
 

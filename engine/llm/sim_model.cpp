@@ -15,32 +15,6 @@ namespace {
 
 constexpr const char* kDefaultRuleName = "(default)";
 
-// normalize_answer keeps every non-ASCII byte as part of a word (for accented letters), so the
-// guillemets of retrieved passages ("[1] «Title | text»") would glue onto the first and last
-// words. Common typographic punctuation becomes a space before normalising.
-std::string normalize_for_evidence(std::string_view text) {
-  static constexpr std::string_view kPunctuation[] = {
-      "\u00ab", "\u00bb", "\u201c", "\u201d", "\u2018", "\u2019", "\u201e",
-      "\u2013", "\u2014", "\u2026", "\u00b7", "\u2022"};
-  std::string spaced;
-  spaced.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    bool replaced = false;
-    if (static_cast<unsigned char>(text[i]) >= 0x80) {
-      for (std::string_view mark : kPunctuation) {
-        if (text.substr(i, mark.size()) == mark) {
-          spaced += ' ';
-          i += mark.size();
-          replaced = true;
-          break;
-        }
-      }
-    }
-    if (!replaced) spaced += text[i++];
-  }
-  return normalize_answer(spaced);
-}
-
 // One call's prompt in the forms the rules read, built once per call and shared by every rule
 // tried. The normalised form is only computed when an evidence condition asks for it.
 class PromptView {
@@ -85,7 +59,7 @@ class PromptView {
   // Whether `normalized_value` occurs as whole words in the normalised prompt.
   bool has_words(const std::string& normalized_value) const {
     if (normalized_value.empty()) return false;  // an empty value is evidence of nothing
-    if (!normalized_) normalized_ = " " + normalize_for_evidence(text_) + " ";
+    if (!normalized_) normalized_ = " " + normalize_answer_spacing_typography(text_) + " ";
     return normalized_->find(" " + normalized_value + " ") != std::string::npos;
   }
 
@@ -117,11 +91,11 @@ Result<bool> evidence_in_prompt(const Case& case_data, const std::string& field,
                      case_data.case_id + "' lacks");
   }
   if (value->is_string()) {
-    return prompt.has_words(normalize_for_evidence(value->get<std::string>()));
+    return prompt.has_words(normalize_answer_spacing_typography(value->get<std::string>()));
   }
   if (value->is_array()) {
     for (const nlohmann::json& item : *value) {
-      if (item.is_string() && prompt.has_words(normalize_for_evidence(item.get<std::string>()))) {
+      if (item.is_string() && prompt.has_words(normalize_answer_spacing_typography(item.get<std::string>()))) {
         return true;
       }
     }
