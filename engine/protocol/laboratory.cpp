@@ -188,13 +188,34 @@ Status Laboratory::check_review_allows_validation(const VariantRecord& record) {
                         "in a new proposal (get_variant shows the findings)");
 }
 
+namespace {
+
+// Path, size and modification time of every file under the tenant's directory: cheap to take
+// (a few stat calls) and different whenever a file is edited, added or removed.
+std::string tenant_files_signature(const fs::path& dir) {
+  std::string signature;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto size = it->file_size(ec);
+    auto time = it->last_write_time(ec);
+    signature += it->path().string() + '\t' + std::to_string(size) + '\t' +
+                 std::to_string(time.time_since_epoch().count()) + '\n';
+  }
+  return signature;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Laboratory>> LaboratoryPool::get(const std::string& tenant_id) {
+  FAPO_RETURN_IF_ERROR(check_tenant_id(tenant_id));
+  std::string files = tenant_files_signature(workspace_.tenant_dir(tenant_id));
   std::lock_guard lock(mutex_);
   auto found = open_.find(tenant_id);
-  if (found != open_.end()) return found->second;
+  if (found != open_.end() && found->second.files == files) return found->second.lab;
   FAPO_ASSIGN_OR_RETURN(std::unique_ptr<Laboratory> lab, Laboratory::open(workspace_, tenant_id));
   std::shared_ptr<Laboratory> shared = std::move(lab);
-  open_.emplace(tenant_id, shared);
+  open_[tenant_id] = Entry{shared, std::move(files)};
   return shared;
 }
 

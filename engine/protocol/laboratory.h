@@ -224,7 +224,9 @@ class Laboratory {
   std::shared_ptr<const ReviewContext> review_context_;
 };
 
-// One Laboratory per tenant for a long-lived server: opened on first use, then shared.
+// One Laboratory per tenant for a long-lived server: opened on first use, then shared, and
+// opened afresh when the tenant's files change on disk (a user raising a budget cap or fixing a
+// prompt expects the server to see it). Calls in flight keep the Laboratory they started with.
 // Thread-safe.
 class LaboratoryPool {
  public:
@@ -232,9 +234,13 @@ class LaboratoryPool {
   Result<std::shared_ptr<Laboratory>> get(const std::string& tenant_id);
 
  private:
+  struct Entry {
+    std::shared_ptr<Laboratory> lab;
+    std::string files;  // what the tenant's files looked like when it was opened
+  };
   Workspace workspace_;
   std::mutex mutex_;  // guards open_
-  std::map<std::string, std::shared_ptr<Laboratory>> open_;
+  std::map<std::string, Entry> open_;
 };
 
 }  // namespace fapo

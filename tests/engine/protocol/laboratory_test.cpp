@@ -214,6 +214,26 @@ TEST_CASE("the pool opens a tenant once and shares it") {
   CHECK(first->get() == second->get());
   auto missing = pool.get("nope");
   REQUIRE_FALSE(missing.ok());
+  REQUIRE_FALSE(pool.get("../escape").ok());
+}
+
+TEST_CASE("the pool opens a tenant afresh when its files change") {
+  Fixture f;
+  LaboratoryPool pool(*f.workspace);
+  auto first = pool.get(kTenant);
+  REQUIRE(first.ok());
+  const fs::path config = f.workspace->tenant_dir(kTenant) / "tenant.json";
+  auto raw = nlohmann::json::parse(testing::read_text(config));
+  raw["budget"] = {{"variants", 7}};
+  testing::write_text(config, raw.dump(2));
+  auto second = pool.get(kTenant);
+  REQUIRE_MESSAGE(second.ok(), (second.ok() ? "" : second.error().message));
+  CHECK(second->get() != first->get());
+  CHECK((*second)->tenant().config.budget.variants == 7);
+  CHECK((*first)->tenant().config.budget.variants != 7);  // calls in flight keep theirs
+  auto third = pool.get(kTenant);
+  REQUIRE(third.ok());
+  CHECK(third->get() == second->get());
 }
 
 }  // namespace
