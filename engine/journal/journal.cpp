@@ -1,11 +1,9 @@
 #include "engine/journal/journal.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
+#include "engine/base/sqlite.h"
 #include "engine/base/strings.h"
 #include "engine/run/run_id.h"
 
@@ -13,8 +11,6 @@ namespace fapo {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kBusyTimeoutMs = 30000;
 
 // The triggers make append-only a property of the file, not of fapo's code paths.
 const char* const kSchema =
@@ -37,45 +33,7 @@ const char* const kSchema =
 const char* const kColumns = "SELECT seq, time, kind, actor, subject, reason, payload FROM entries";
 
 Error sqlite_error(sqlite3* db, const std::filesystem::path& path, std::string_view doing) {
-  return make_error(ErrorCode::kIo, "journal " + path.string() + ": " + std::string(doing) + ": " +
-                                        (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) {
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return statement_; }
-  bool ok() const { return statement_ != nullptr; }
-  void bind(int index, const std::string& text) {
-    sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
-                      SQLITE_TRANSIENT);
-  }
-  std::string text(int column) const {
-    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
-    return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)))
-                : std::string();
-  }
-
- private:
-  sqlite3_stmt* statement_ = nullptr;
-};
-
-// Switching a new database to WAL needs an exclusive lock, and SQLite reports a competing
-// opener as busy at once instead of calling the busy handler: retry within the same bound.
-int exec_with_retry(sqlite3* db, const char* sql) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
-  int result = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  while ((result == SQLITE_BUSY || result == SQLITE_LOCKED) &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    result = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  }
-  return result;
+  return fapo::sqlite_error(db, "journal", path, doing);
 }
 
 bool is_known_kind(const std::string& kind) {
@@ -92,24 +50,9 @@ json to_json(const JournalEntry& entry) {
 }
 
 Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) {
-    return make_error(ErrorCode::kIo,
-                      "journal " + path.string() + ": cannot create its directory: " + ec.message());
-  }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  std::unique_ptr<Journal> journal(new Journal(path, db));  // closes db on failure
-  if (rc != SQLITE_OK) return sqlite_error(db, path, "cannot open");
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // FULL sync: an entry reported as appended survives a power cut (the journal is the record).
-  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
-    if (exec_with_retry(db, sql) != SQLITE_OK) {
-      return sqlite_error(db, path, std::string("cannot prepare the database (") + sql + ")");
-    }
-  }
-  return journal;
+  FAPO_ASSIGN_OR_RETURN(sqlite3 * db, open_sqlite(path, "journal", "FULL", kSchema));
+  return std::unique_ptr<Journal>(new Journal(path, db));
 }
 
 Journal::~Journal() { sqlite3_close(db_); }
@@ -126,7 +69,7 @@ Result<std::int64_t> Journal::append(const std::string& kind, const std::string&
   const std::string time = format_timestamp(std::chrono::system_clock::now());
   const std::string text = payload.dump(-1, ' ', false, json::error_handler_t::replace);
   std::lock_guard lock(mutex_);
-  Statement statement(db_,
+  SqliteStatement statement(db_,
                       "INSERT INTO entries (time, kind, actor, subject, reason, payload) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6);");
   if (!statement.ok()) return sqlite_error(db_, path_, "cannot append");
@@ -139,7 +82,7 @@ Result<std::int64_t> Journal::append(const std::string& kind, const std::string&
 Result<std::vector<JournalEntry>> Journal::query(const std::string& where,
                                                  const std::vector<std::string>& arguments) const {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, std::string(kColumns) + " WHERE " + where + ";");
+  SqliteStatement statement(db_, std::string(kColumns) + " WHERE " + where + ";");
   if (!statement.ok()) return sqlite_error(db_, path_, "cannot read");
   for (std::size_t i = 0; i < arguments.size(); ++i) {
     statement.bind(static_cast<int>(i + 1), arguments[i]);

@@ -1,13 +1,11 @@
 #include "engine/llm/response_cache.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "engine/base/files.h"
+#include "engine/base/sqlite.h"
 
 namespace fapo {
 namespace {
@@ -15,7 +13,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kFormatVersion = 1;
-constexpr int kBusyTimeoutMs = 30000;
 
 const char* const kSchema =
     "CREATE TABLE IF NOT EXISTS replies ("
@@ -25,28 +22,8 @@ const char* const kSchema =
     ") WITHOUT ROWID;";
 
 Error sqlite_error(sqlite3* db, const std::filesystem::path& path, std::string_view doing) {
-  return make_error(ErrorCode::kIo, "response cache " + path.string() + ": " + std::string(doing) +
-                                        ": " +
-                                        (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  return fapo::sqlite_error(db, "response cache", path, doing);
 }
-
-// Owns a prepared statement for the duration of one query.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr); }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return statement_; }
-  bool ok() const { return statement_ != nullptr; }
-  void bind(int index, const std::string& text) {
-    sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
-                      SQLITE_TRANSIENT);
-  }
-
- private:
-  sqlite3_stmt* statement_ = nullptr;
-};
 
 std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -128,42 +105,17 @@ ResponseCache::ResponseCache(std::filesystem::path path, sqlite3* db)
 ResponseCache::~ResponseCache() { sqlite3_close(db_); }
 
 Result<std::unique_ptr<ResponseCache>> ResponseCache::open(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) {
-    return make_error(ErrorCode::kIo, "response cache " + path.string() +
-                                          ": cannot create its directory: " + ec.message());
-  }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  std::unique_ptr<ResponseCache> cache(new ResponseCache(path, db));  // closes db on failure
-  if (rc != SQLITE_OK) return sqlite_error(db, path, "cannot open");
-  // Another process may hold the write lock for a moment; wait for it rather than fail.
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // WAL lets readers proceed while one writer appends; NORMAL sync is durable enough for a
   // cache (a lost entry is recomputed).
-  // Switching a new database to WAL needs an exclusive lock, and SQLite reports a competing
-  // opener as busy at once instead of calling the busy handler: retry, within the same bound.
-  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;", kSchema}) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
-    int result = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-    while ((result == SQLITE_BUSY || result == SQLITE_LOCKED) &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      result = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-    }
-    if (result != SQLITE_OK) {
-      return sqlite_error(db, path, std::string("cannot prepare the database (") + sql + ")");
-    }
-  }
-  return cache;
+  FAPO_ASSIGN_OR_RETURN(sqlite3 * db, open_sqlite(path, "response cache", "NORMAL", kSchema));
+  return std::unique_ptr<ResponseCache>(new ResponseCache(path, db));
 }
 
 Result<std::optional<ModelReply>> ResponseCache::lookup(const std::string& key) {
   std::string stored;
   {
     std::lock_guard lock(mutex_);
-    Statement statement(db_, "SELECT reply FROM replies WHERE key = ?1;");
+    SqliteStatement statement(db_, "SELECT reply FROM replies WHERE key = ?1;");
     if (!statement.ok()) return sqlite_error(db_, path_, "cannot read");
     statement.bind(1, key);
     int rc = sqlite3_step(statement.get());
@@ -185,7 +137,7 @@ Result<std::optional<ModelReply>> ResponseCache::lookup(const std::string& key) 
 Status ResponseCache::store(const std::string& key, const ModelReply& reply) {
   const std::string value = reply_to_json(reply).dump();
   std::lock_guard lock(mutex_);
-  Statement statement(
+  SqliteStatement statement(
       db_, "INSERT OR IGNORE INTO replies (key, reply, created_at) VALUES (?1, ?2, ?3);");
   if (!statement.ok()) return sqlite_error(db_, path_, "cannot write");
   statement.bind(1, key);
@@ -197,7 +149,7 @@ Status ResponseCache::store(const std::string& key, const ModelReply& reply) {
 
 Result<std::int64_t> ResponseCache::size() {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, "SELECT COUNT(*) FROM replies;");
+  SqliteStatement statement(db_, "SELECT COUNT(*) FROM replies;");
   if (!statement.ok() || sqlite3_step(statement.get()) != SQLITE_ROW) {
     return sqlite_error(db_, path_, "cannot count");
   }
