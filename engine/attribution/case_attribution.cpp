@@ -5,23 +5,17 @@
 
 #include <fmt/format.h>
 
+#include "engine/attribution/tool_attribution.h"
 #include "engine/base/strings.h"
 #include "engine/score/answer_match.h"
 
 namespace fapo {
 namespace {
 
-constexpr std::size_t kQuoteChars = 80;
-
-std::string quote(std::string_view text) {
-  std::string flat;
-  for (char c : text) flat.push_back(c == '\n' ? ' ' : c);
-  std::string cut = truncate_utf8(flat, kQuoteChars);
-  return "\"" + cut + (cut.size() < flat.size() ? "…" : "") + "\"";
-}
+std::string quote(std::string_view text) { return quote_text(text); }
 
 bool is_model_step(const ObservedStep& step) {
-  return step.kind == "llm" || step.kind == "vote";
+  return step.kind == "llm" || step.kind == "vote" || step.kind == "react";
 }
 
 // Steps that ran, without loop containers (their body steps are in the trace already).
@@ -57,7 +51,7 @@ class CaseWalk {
   CaseWalk(const Case& case_data, const CaseEvidence& evidence, const ObservedCase& observed)
       : evidence_(evidence), observed_(observed),
         executed_(executed_steps(observed)), steps_(step_evidence(executed_)),
-        final_(observed.final_output) {
+        final_(observed.final_output), expected_calls_(expected_tool_calls(case_data)) {
     result_.case_id = observed.case_id;
     result_.trial = observed.trial;
     result_.score = observed.score;
@@ -69,11 +63,19 @@ class CaseWalk {
     for (const EvidenceValue& value : evidence.intermediate) {
       if (!context_text.holds(value)) intermediate_.push_back(value);
     }
+    // The agent judged by its tool use: the last react step that ran.
+    for (const StepEvidence& step : steps_) {
+      if (step.step->agent) agent_ = step.step;
+    }
   }
 
   Attribution run() {
     if (infrastructure() || tool_failure()) return result_;
+    // A tool that failed did not cost the answer when the final output holds it anyway.
+    const bool answered = holds_answer(final_, evidence_);
+    if (!answered && (tool_not_offered() || agent_tool_failure())) return result_;
     if (!evidence_.has_answers()) {
+      if (agent_tool_use()) return result_;
       return finish(FailureClass::kUnknown, last_index(), 0.2,
                     {"the case has no expected answer to trace through the steps"});
     }
@@ -81,8 +83,11 @@ class CaseWalk {
       return finish(FailureClass::kUnknown, -1, 0.2, {"the trace has no executed step"});
     }
     answer_step_ = answering_step();
-    if (format_in_final_output() || cascade() || format_lost_by_transform()) return result_;
-    if (reasoning_with_evidence() || dropped_after_producer()) return result_;
+    if (format_in_final_output() || agent_tool_use()) return result_;
+    if (cascade() || format_lost_by_transform()) return result_;
+    if (agent_missed_answer() || reasoning_with_evidence() || dropped_after_producer()) {
+      return result_;
+    }
     if (retrieval_or_dropped_hop()) return result_;
     return closed_book_reasoning();
   }
@@ -101,6 +106,68 @@ class CaseWalk {
   }
 
   int last_index() const { return static_cast<int>(steps_.size()) - 1; }
+
+  bool record(const std::optional<AgentFinding>& finding, const ObservedStep& step) {
+    if (!finding) return false;
+    result_.failure_class = finding->failure_class;
+    result_.step_id = step.step_id;
+    result_.step_kind = step.kind;
+    result_.confidence = finding->confidence;
+    result_.evidence = finding->evidence;
+    result_.tool = finding->tool;
+    result_.tool_error = finding->tool_error;
+    result_.tool_use = finding->tool_use;
+    return true;
+  }
+
+  bool tool_not_offered() {
+    return agent_ != nullptr && record(needed_tool_not_offered(*agent_, expected_calls_), *agent_);
+  }
+
+  // Every react step that ran, in order: the first unrecovered failure of a needed tool.
+  bool agent_tool_failure() {
+    for (const StepEvidence& step : steps_) {
+      if (record(unrecovered_tool_failure(*step.step, expected_calls_), *step.step)) return true;
+    }
+    return false;
+  }
+
+  // How the agent used its tools; not asked when its output holds the answer (what went
+  // wrong came after it).
+  bool agent_tool_use() {
+    if (agent_ == nullptr) return false;
+    if (evidence_.has_answers() && holds_answer(EvidenceText(agent_->output), evidence_)) {
+      return false;
+    }
+    const bool in_results = evidence_.has_answers() &&
+                            tool_result_holding_answer(*agent_->agent, evidence_).has_value();
+    return record(tool_use_failure(*agent_, expected_calls_, in_results), *agent_);
+  }
+
+  // The answering agent had the answer (in a tool result, or in a reply its parse rule could
+  // not read) and did not give it.
+  bool agent_missed_answer() {
+    if (agent_ == nullptr || steps_[answer_step_].step != agent_) return false;
+    const ObservedAgent& agent = *agent_->agent;
+    if (agent.parse_failed && holds_answer(EvidenceText(agent.raw_reply), evidence_)) {
+      finish(FailureClass::kFormat, answer_step_, 0.85,
+             {"the final reply of step " + name(answer_step_) + " held the answer " +
+                  answer_text() + ": " + quote(agent.raw_reply),
+              "the step's parse rule found nothing in it"});
+      return true;
+    }
+    auto hit = tool_result_holding_answer(agent, evidence_);
+    if (!hit) return false;
+    const std::string source =
+        hit->tool ? "tool '" + *hit->tool + "'" : "a tool (tool message " +
+                                                      std::to_string(hit->index + 1) + ")";
+    finish(FailureClass::kReasoning, answer_step_, 0.85,
+           {"the result of " + source + " held the answer " + answer_text() + ": " +
+                quote(agent.tool_results[hit->index]),
+            "the final answer of step " + name(answer_step_) + " was " +
+                quote(agent_->output)});
+    return true;
+  }
 
   std::string name(int index) const {
     return "'" + steps_[index].step->step_id + "' (" + steps_[index].step->kind + ")";
@@ -334,6 +401,8 @@ class CaseWalk {
   std::vector<StepEvidence> steps_;
   EvidenceText final_;
   std::vector<EvidenceValue> intermediate_;
+  ExpectedCalls expected_calls_;
+  const ObservedStep* agent_ = nullptr;
   int answer_step_ = -1;
   Attribution result_;
 };
@@ -368,6 +437,7 @@ ObservedStep observe_step(const nlohmann::json& step) {
       if (id.is_string()) observed.passage_ids.push_back(id);
     }
   }
+  if (observed.kind == "react") observed.agent = observe_agent(step);
   return observed;
 }
 
@@ -377,6 +447,7 @@ const char* failure_class_name(FailureClass value) {
   switch (value) {
     case FailureClass::kInfrastructure: return "infrastructure";
     case FailureClass::kToolFailure: return "tool_failure";
+    case FailureClass::kToolUse: return "tool_use";
     case FailureClass::kCascade: return "cascade";
     case FailureClass::kRetrievalMiss: return "retrieval_miss";
     case FailureClass::kDroppedEvidence: return "dropped_evidence";
@@ -403,6 +474,19 @@ const char* output_pattern_name(OutputPattern value) {
     case OutputPattern::kWrongContent: return "wrong_content";
   }
   return "wrong_content";
+}
+
+const char* tool_use_pattern_name(ToolUsePattern value) {
+  switch (value) {
+    case ToolUsePattern::kNone: return "none";
+    case ToolUsePattern::kToolNotOffered: return "tool_not_offered";
+    case ToolUsePattern::kRepeatedCall: return "repeated_call";
+    case ToolUsePattern::kWrongTool: return "wrong_tool";
+    case ToolUsePattern::kMissingTool: return "missing_tool";
+    case ToolUsePattern::kLimitReached: return "limit_reached";
+    case ToolUsePattern::kWrongArguments: return "wrong_arguments";
+  }
+  return "none";
 }
 
 OutputPattern output_pattern(std::string_view output, const CaseEvidence& evidence) {
@@ -465,6 +549,12 @@ nlohmann::json to_json(const Attribution& attribution) {
                         {"pattern", output_pattern_name(attribution.pattern)},
                         {"evidence", attribution.evidence},
                         {"confidence", attribution.confidence}};
+  // Only for react steps, so reports of other chains keep their shape.
+  if (!attribution.tool.empty()) out["tool"] = attribution.tool;
+  if (!attribution.tool_error.empty()) out["kind"] = attribution.tool_error;
+  if (attribution.tool_use != ToolUsePattern::kNone) {
+    out["tool_use"] = tool_use_pattern_name(attribution.tool_use);
+  }
   return out;
 }
 

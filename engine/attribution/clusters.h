@@ -1,9 +1,11 @@
 // Clusters of failures and what they say about the next change. Attributions that share a
-// class, a step and an output pattern form one cluster; each cluster suggests the smallest level
-// of change that can fix it (format, reasoning and dropped evidence: prompt; retrieval misses
-// and cascades: parameter, else structural; tool failures: structural). Ceilings estimate the
-// score a run would reach if every failure a level can address were fixed, so an optimiser can
-// see which level is worth its next variant.
+// class, a step and an output pattern form one cluster; failures of a react step's tools share
+// (kind, tool, step) instead, and tool_use failures (pattern, tool, step). Each cluster suggests
+// the smallest level of change that can fix it (format, reasoning, dropped evidence and tool
+// use: prompt; retrieval misses, cascades, a tool's timeout and an agent stopped by its limits:
+// parameter, else structural; other tool failures and a needed tool not offered: structural).
+// Ceilings estimate the score a run would reach if every failure a level can address were
+// fixed, so an optimiser can see which level is worth its next variant.
 //
 // Pure functions over values; thread-safe.
 #pragma once
@@ -25,12 +27,18 @@ const char* change_level_name(ChangeLevel level);  // "prompt", ..., "none"
 // The level a class of failure suggests, and every level that can address it.
 ChangeLevel suggested_level(FailureClass value);
 bool level_addresses(ChangeLevel level, FailureClass value);
+// The same for one attribution: react failures refine their class's level by kind or pattern.
+ChangeLevel suggested_level(const Attribution& attribution);
+bool level_addresses(ChangeLevel level, const Attribution& attribution);
 
 struct Cluster {
   FailureClass failure_class = FailureClass::kUnknown;
   std::string step_id;
   std::string step_kind;
-  OutputPattern pattern = OutputPattern::kWrongContent;
+  OutputPattern pattern = OutputPattern::kWrongContent;  // output clusters
+  std::string tool;                                      // react clusters: the tool
+  std::string tool_error;                                // tool_failure there: the kind
+  ToolUsePattern tool_use = ToolUsePattern::kNone;       // tool_use clusters
   std::size_t count = 0;
   double share = 0;  // of all failed cases
   std::vector<std::string> example_case_ids;
@@ -38,6 +46,10 @@ struct Cluster {
   ChangeLevel level = ChangeLevel::kNone;
   double mean_confidence = 0;
 };
+
+// What the cluster's failures look like: the tool_use pattern, the tool failure's kind, or the
+// final output's pattern.
+std::string cluster_pattern(const Cluster& cluster);
 
 struct LevelCeiling {
   ChangeLevel level = ChangeLevel::kNone;

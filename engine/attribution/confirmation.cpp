@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "engine/run/run_tools.h"
+
 namespace fapo {
 namespace {
 
@@ -33,7 +35,11 @@ std::vector<ClusterConfirmation> empty_clusters(const RunAttribution& report,
     clusters[c].method = "none";
     auto note = plan.notes.find(c);
     if (note != plan.notes.end()) clusters[c].note = note->second;
-    if (!is_confirmable(report.analysis.clusters[c].failure_class)) {
+    const FailureClass failure_class = report.analysis.clusters[c].failure_class;
+    if (failure_class == FailureClass::kToolFailure) {
+      clusters[c].note = "not replayed: the tool failed, not the step (fix the tool or its "
+                         "server, or raise tool_timeout_s for timeouts)";
+    } else if (!is_confirmable(failure_class)) {
       clusters[c].note = "not replayed: this class is not a step's doing (rerun or inspect)";
     }
   }
@@ -69,8 +75,10 @@ Result<ConfirmationReport> run_confirmation(const Tenant& tenant, const RunAttri
   out.max_cases = options.max_cases;
   out.replays_per_case = plan.replays_per_case;
   out.clusters = empty_clusters(report, plan);
+  // Replays run one at a time: one worker's worth of tool servers.
+  std::shared_ptr<ToolSet> tools = start_run_tools(tenant, *plan.chain, 1, {});
   ChainExecutor executor(*plan.chain, *tenant.model, tenant.index.get(),
-                         execution_settings(tenant));
+                         execution_settings(tenant), tools.get());
   const std::size_t total = plan.replays.size() * static_cast<std::size_t>(plan.replays_per_case);
   for (const PlannedReplay& replay : plan.replays) {
     ClusterConfirmation& cluster = out.clusters[replay.cluster];
@@ -136,7 +144,8 @@ void add_confirmation(json& report_json, const RunAttribution& report,
     for (json& item : report_json["clusters"]) {
       if (item.value("class", "") == failure_class_name(cluster.failure_class) &&
           item.value("step", "") == cluster.step_id &&
-          item.value("pattern", "") == output_pattern_name(cluster.pattern)) {
+          item.value("pattern", "") == cluster_pattern(cluster) &&
+          item.value("tool", "") == cluster.tool) {
         item["confirmation"] = cluster_confirmation_json(confirmation.clusters[c]);
       }
     }

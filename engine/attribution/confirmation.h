@@ -2,9 +2,10 @@
 // suspect step changed and counts how often that alone fixes the case. A retrieval miss is
 // replayed with the evidence supplied (the case's gold passages when it names them, else the
 // corpus passage holding the missing value, found by search) appended to the suspect search's
-// output, and the steps after it rerun; a dropped-evidence, format, reasoning or cascade
-// failure is replayed by resampling the suspect model step (a fresh sample index) and rerunning
-// what follows. A high rate says the cluster's diagnosis holds; a low one says the failure lies
+// output, and the steps after it rerun; a dropped-evidence, format, reasoning, cascade or
+// tool_use failure is replayed by resampling the suspect model (or react) step (a fresh sample
+// index) and rerunning what follows. Tool failures are not replayed: a failing tool or server
+// fails again, and a timeout that would not is the tool's luck, not the step's. A high rate says the cluster's diagnosis holds; a low one says the failure lies
 // elsewhere (or, for a resampled step, that it is systematic rather than a bad draw).
 //
 // Replays spend task-model calls: plan_confirmation says how many before anything runs (per

@@ -174,6 +174,12 @@ class Planner {
       return make_error(ErrorCode::kNotFound,
                         "step '" + attribution.step_id + "' is not in the run's chain");
     }
+    if (attribution.tool_use == ToolUsePattern::kToolNotOffered) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "step '" + attribution.step_id + "' does not offer tool '" +
+                            attribution.tool + "', so resampling it cannot help (offering the "
+                            "tool is a structural change)");
+    }
     PlannedReplay replay;
     replay.case_id = attribution.case_id;
     replay.trial = attribution.trial;
@@ -334,6 +340,7 @@ bool is_confirmable(FailureClass value) {
     case FailureClass::kFormat:
     case FailureClass::kReasoning:
     case FailureClass::kCascade:
+    case FailureClass::kToolUse:  // the react step is resampled
       return true;
     default:
       return false;

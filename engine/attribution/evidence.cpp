@@ -173,6 +173,13 @@ const EvidenceValue* first_held(const EvidenceText& text,
   return nullptr;
 }
 
+std::string quote_text(std::string_view text, std::size_t max_bytes) {
+  std::string flat;
+  for (char c : text) flat.push_back(c == '\n' ? ' ' : c);
+  std::string cut = truncate_utf8(flat, max_bytes);
+  return "\"" + cut + (cut.size() < flat.size() ? "\u2026" : "") + "\"";
+}
+
 std::vector<RetrievedPassage> parse_retrieved_passages(std::string_view output) {
   std::vector<RetrievedPassage> passages;
   for (const std::string& line : split(output, '\n')) {

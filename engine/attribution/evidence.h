@@ -76,6 +76,10 @@ bool holds_answer(const EvidenceText& text, const CaseEvidence& evidence);
 // The first value of `values` that `text` holds, if any.
 const EvidenceValue* first_held(const EvidenceText& text, const std::vector<EvidenceValue>& values);
 
+// `text` on one line, cut to `max_bytes` (with an ellipsis), in double quotes: how evidence
+// sentences cite what a step saw or wrote.
+std::string quote_text(std::string_view text, std::size_t max_bytes = 80);
+
 // A retrieved passage as a retrieve step prints it: "[i] «title | text»".
 struct RetrievedPassage {
   int rank = 0;

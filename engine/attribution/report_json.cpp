@@ -17,11 +17,15 @@ json cluster_json(const Cluster& cluster, CaseAccess access) {
   json out = {{"class", failure_class_name(cluster.failure_class)},
               {"step", cluster.step_id},
               {"step_kind", cluster.step_kind},
-              {"pattern", output_pattern_name(cluster.pattern)},
+              {"pattern", cluster_pattern(cluster)},
               {"count", cluster.count},
               {"share", rounded(cluster.share)},
               {"level", change_level_name(cluster.level)},
               {"mean_confidence", rounded(cluster.mean_confidence)}};
+  // React clusters name their tool and, for a tool failure, its kind: labels of the chain,
+  // not case text, so validation reports keep them.
+  if (!cluster.tool.empty()) out["tool"] = cluster.tool;
+  if (!cluster.tool_error.empty()) out["kind"] = cluster.tool_error;
   if (access == CaseAccess::kFull) out["example_case_ids"] = cluster.example_case_ids;
   return out;
 }

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "engine/attribution/tool_attribution.h"
+#include "engine/chain/pipeline.h"
 #include "engine/data/dataset.h"
 #include "engine/run/run_store.h"
 #include "engine/score/scorer.h"
@@ -62,6 +64,31 @@ Result<std::map<std::string, Case>> read_cases(const Workspace& workspace,
   return cases;
 }
 
+// The tools each react step of the run's pipeline offers (the tenant's baseline or a stored
+// variant); empty when neither is the run's, e.g. a variant since deleted: then no failure is
+// put down to a tool its step does not offer.
+std::map<std::string, std::vector<std::string>> run_offered_tools(const Workspace& workspace,
+                                                                  const std::string& tenant_id,
+                                                                  const std::string& variant_id) {
+  auto baseline = load_pipeline(workspace.tenant_dir(tenant_id), "tenants/" + tenant_id);
+  if (baseline.ok() && baseline->content_hash() == variant_id) {
+    return offered_tools_of(baseline->chain);
+  }
+  if (!check_variant_id(variant_id).ok()) return {};
+  const fs::path dir = workspace.variant_dir(tenant_id, variant_id);
+  if (!fs::is_directory(dir)) return {};
+  auto variant = load_pipeline(dir, workspace.display_path(dir));
+  if (!variant.ok()) return {};
+  return offered_tools_of(variant->chain);
+}
+
+bool has_agent(const ObservedCase& observed) {
+  for (const ObservedStep& step : observed.steps) {
+    if (step.agent) return true;
+  }
+  return false;
+}
+
 double scorer_maximum(const json& scorer, const fs::path& tenant_dir) {
   auto made = make_scorer(scorer, tenant_dir);
   return made.ok() ? (*made)->max_score() : 100.0;
@@ -95,6 +122,7 @@ Result<RunAttribution> attribute_run(const Workspace& workspace, const std::stri
   }
   FAPO_ASSIGN_OR_RETURN(auto cases, read_cases(workspace, tenant_id, failed_ids));
   const AnswerFields fields = answer_fields_of(scorer);
+  std::optional<std::map<std::string, std::vector<std::string>>> offered;  // read when needed
   double total = 0;
   for (const std::string& id : plan.case_ids) {
     auto found = results.find(id);
@@ -109,6 +137,10 @@ Result<RunAttribution> attribute_run(const Workspace& workspace, const std::stri
     }
     if (!entry.failing_line) continue;
     ObservedCase observed = observe_result_line(*entry.failing_line);
+    if (has_agent(observed)) {
+      if (!offered) offered = run_offered_tools(workspace, tenant_id, plan.variant_id);
+      set_offered_tools(observed, *offered);
+    }
     auto case_data = cases.find(id);
     if (case_data == cases.end()) {
       // The dataset no longer holds the case: nothing to trace against.

@@ -8,6 +8,7 @@
 
 #include "engine/data/splits.h"
 #include "engine/run/spending.h"
+#include "engine/score/judge.h"
 
 namespace fapo {
 namespace {
@@ -28,6 +29,7 @@ long long calls_of(const std::vector<StepDef>& steps) {
       case StepKind::kLoop:
         calls += static_cast<long long>(step.max_iterations) * calls_of(step.steps);
         break;
+      case StepKind::kReact: calls += step.max_iterations; break;  // one model turn each
       case StepKind::kRetrieve:
       case StepKind::kTransform: break;
     }
@@ -69,6 +71,9 @@ CallTokens guessed_case_tokens(const std::vector<StepDef>& steps, const Pipeline
     double times = 1;
     if (step.kind == StepKind::kLlm) {
       part = guessed_tokens(step, pipeline, model);
+    } else if (step.kind == StepKind::kReact) {
+      part = guessed_tokens(step, pipeline, model);  // per turn, like an llm call
+      times = step.max_iterations;
     } else if (step.kind == StepKind::kVote) {
       part = guessed_case_tokens(step.inner, pipeline, model);
       times = step.n;
@@ -86,6 +91,32 @@ double money_of(const TaskModelConfig& model, double tokens_in, double tokens_ou
   if (model.provider == "sim") return 0;  // simulated: calls and tokens count, money does not
   return tokens_in / 1e6 * model.prices.input_per_mtok +
          tokens_out / 1e6 * model.prices.output_per_mtok;
+}
+
+// Calls and money of the tenant's LLM judges for `evaluations` scored (case, trial) pairs: one
+// call each per judge. Tokens per call come from the judge calls made so far, else from the
+// judge's prompt (rubric and instructions plus an allowance for the task, the reference and
+// the response) and its max_tokens.
+void add_judge_estimate(const std::vector<JudgeSpec>& judges, const CostTotals& judged_so_far,
+                        double evaluations, EvaluationEstimate& estimate) {
+  const auto calls_so_far = static_cast<double>(judged_so_far.calls);
+  for (const JudgeSpec& judge : judges) {
+    CallTokens per_call;
+    if (calls_so_far > 0) {
+      per_call = {static_cast<double>(judged_so_far.tokens_in) / calls_so_far,
+                  static_cast<double>(judged_so_far.tokens_out) / calls_so_far};
+    } else {
+      const auto prompt = static_cast<long long>(judge.prompt_chars);
+      per_call = {static_cast<double>((prompt + kCharsPerToken - 1) / kCharsPerToken +
+                                      3 * kTokensPerSubstitution),
+                  static_cast<double>(judge.max_tokens)};
+    }
+    estimate.judge_calls += static_cast<long long>(evaluations);
+    if (judge.provider != "sim") {  // the simulated judge costs nothing
+      estimate.money += per_call.in * evaluations / 1e6 * judge.prices.input_per_mtok +
+                        per_call.out * evaluations / 1e6 * judge.prices.output_per_mtok;
+    }
+  }
 }
 
 Result<std::size_t> split_size(const Tenant& tenant, const std::string& split) {
@@ -147,6 +178,9 @@ int comparisons_fitting(const BudgetState& state) {
     fitting = std::min(fitting, times_fitting(usable(state.money_left, state.money_reserve),
                                               each.money));
   }
+  fitting = std::min(fitting, times_fitting(usable(static_cast<double>(state.judge_calls_left),
+                                                   static_cast<double>(state.judge_calls_reserve)),
+                                            static_cast<double>(each.judge_calls)));
   const long long first_extra = state.incumbent_evaluated_on_validation ? 0 : 1;
   return static_cast<int>(std::max(0LL, fitting - first_extra));
 }
@@ -177,6 +211,8 @@ Result<EvaluationEstimate> estimate_evaluation(const Workspace& workspace, const
   estimate.tokens =
       static_cast<long long>(std::ceil((per_case.in + per_case.out) * evaluations));
   estimate.money = money_of(model, per_case.in * evaluations, per_case.out * evaluations);
+  add_judge_estimate(judges_in(tenant.config.scorer, tenant.dir), spent.judge, evaluations,
+                     estimate);
   return estimate;
 }
 
@@ -191,20 +227,28 @@ Result<BudgetState> budget_state(const Workspace& workspace, const Tenant& tenan
   state.caps = config.budget;
   state.calls_spent = spent.model_calls + outside_runs.calls;
   state.tokens_spent = spent.tokens_in + spent.tokens_out + outside_runs.tokens;
-  state.money_spent =
-      config.task_model.provider == "sim" ? 0 : spent.cost + outside_runs.money;
+  state.judge_calls_spent = spent.judge.calls + spent.judge.failed + spent.judge.cached;
+  state.judge_tokens_spent = spent.judge.tokens_in + spent.judge.tokens_out;
+  state.judge_money_spent = spent.judge.cost;
+  const double task_money = config.task_model.provider == "sim"
+                                ? 0
+                                : spent.cost - spent.judge.cost + outside_runs.money;
+  state.money_spent = task_money + state.judge_money_spent;
   state.variants_used = variants_used;
   state.validation_evaluations_used = validation_evaluations_used;
   const double reserve = state.caps.final_test_reserve;
   state.calls_reserve = fraction_of(state.caps.task_calls, reserve);
   state.tokens_reserve = fraction_of(state.caps.task_tokens, reserve);
   state.money_reserve = state.caps.task_money * reserve;
+  state.judge_calls_reserve = fraction_of(state.caps.judge_calls, reserve);
   state.committed = committed;
   state.calls_left = std::max(0LL, state.caps.task_calls - state.calls_spent - committed.calls);
   state.tokens_left =
       std::max(0LL, state.caps.task_tokens - state.tokens_spent - committed.tokens);
   state.money_left =
       std::max(0.0, state.caps.task_money - state.money_spent - committed.money);
+  state.judge_calls_left = std::max(
+      0LL, state.caps.judge_calls - state.judge_calls_spent - committed.judge_calls);
   state.variants_left = std::max(0, state.caps.variants - variants_used);
   state.validation_evaluations_left =
       std::max(0, state.caps.validation_evaluations - validation_evaluations_used);
@@ -235,6 +279,15 @@ Status check_fits(const BudgetState& state, const EvaluationEstimate& estimate,
                    fmt::format("evaluate fewer trials or a smaller split, or raise "
                                "budget.task_calls (now {}) in tenant.json",
                                state.caps.task_calls));
+  }
+  const double judge_calls = available(static_cast<double>(state.judge_calls_left),
+                                       static_cast<double>(state.judge_calls_reserve), purpose);
+  if (static_cast<double>(estimate.judge_calls) > judge_calls) {
+    return refusal("judge-model calls (the judge role: the tenant's LLM judge scorer)",
+                   static_cast<double>(estimate.judge_calls), judge_calls, purpose,
+                   fmt::format("evaluate fewer trials or a smaller split, or raise "
+                               "budget.judge_calls (now {}) in tenant.json",
+                               state.caps.judge_calls));
   }
   const double tokens = available(static_cast<double>(state.tokens_left),
                                   static_cast<double>(state.tokens_reserve), purpose);
@@ -301,6 +354,11 @@ std::vector<std::string> preflight_warnings(const BudgetState& state,
     check("money", times_fitting(usable(state.money_left, state.money_reserve), each.money),
           "budget.task_money");
   }
+  check("judge-model calls",
+        times_fitting(usable(static_cast<double>(state.judge_calls_left),
+                             static_cast<double>(state.judge_calls_reserve)),
+                      static_cast<double>(each.judge_calls)),
+        "budget.judge_calls");
   check("variants", state.variants_left, "budget.variants");
   check("validation evaluations", state.validation_evaluations_left,
         "budget.validation_evaluations");
@@ -315,6 +373,7 @@ nlohmann::json to_json(const BudgetState& state) {
        {{"task_calls", state.caps.task_calls},
         {"task_tokens", state.caps.task_tokens},
         {"task_money", capped ? nlohmann::json(state.caps.task_money) : nullptr},
+        {"judge_calls", state.caps.judge_calls},
         {"variants", state.caps.variants},
         {"validation_evaluations", state.caps.validation_evaluations},
         {"final_test_reserve", state.caps.final_test_reserve}}},
@@ -322,32 +381,41 @@ nlohmann::json to_json(const BudgetState& state) {
        {{"calls", state.calls_spent},
         {"tokens", state.tokens_spent},
         {"money", state.money_spent},
+        {"judge",
+         {{"calls", state.judge_calls_spent},
+          {"tokens", state.judge_tokens_spent},
+          {"money", state.judge_money_spent}}},
         {"variants", state.variants_used},
         {"validation_evaluations", state.validation_evaluations_used}}},
       {"committed",
        {{"calls", state.committed.calls},
         {"tokens", state.committed.tokens},
-        {"money", state.committed.money}}},
+        {"money", state.committed.money},
+        {"judge_calls", state.committed.judge_calls}}},
       {"reserve",
        {{"calls", state.calls_reserve},
         {"tokens", state.tokens_reserve},
-        {"money", capped ? nlohmann::json(state.money_reserve) : nullptr}}},
+        {"money", capped ? nlohmann::json(state.money_reserve) : nullptr},
+        {"judge_calls", state.judge_calls_reserve}}},
       {"remaining",
        {{"calls", state.calls_left},
         {"tokens", state.tokens_left},
         {"money", money_left},
+        {"judge_calls", state.judge_calls_left},
         {"variants", state.variants_left},
         {"validation_evaluations", state.validation_evaluations_left}}},
       {"available_outside_reserve",
        {{"calls", std::max(0LL, state.calls_left - state.calls_reserve)},
         {"tokens", std::max(0LL, state.tokens_left - state.tokens_reserve)},
         {"money", capped ? nlohmann::json(std::max(0.0, state.money_left - state.money_reserve))
-                         : nullptr}}},
+                         : nullptr},
+        {"judge_calls", std::max(0LL, state.judge_calls_left - state.judge_calls_reserve)}}},
       {"validation_comparisons_left", state.validation_comparisons_left},
       {"one_validation_evaluation",
        {{"calls", state.one_validation_evaluation.calls},
         {"tokens", state.one_validation_evaluation.tokens},
-        {"money", state.one_validation_evaluation.money}}}};
+        {"money", state.one_validation_evaluation.money},
+        {"judge_calls", state.one_validation_evaluation.judge_calls}}}};
 }
 
 }  // namespace fapo

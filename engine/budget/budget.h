@@ -11,6 +11,11 @@
 // step's max_tokens. Money uses the tenant's price table; the simulated model costs nothing
 // (its calls and tokens still count against the caps).
 //
+// An LLM judge scorer (engine/score/judge.h) is the judge role: each judge of the tenant's
+// scorer (a composite's components included) counts one call per case and trial, capped by
+// budget.judge_calls; its tokens are reported apart from the task model's, and its money counts
+// against the same money cap (budget.task_money covers both roles).
+//
 // The final-test reserve (final_test_reserve x each cap) can be spent only by the final test;
 // train and validation evaluations must fit in what is left above it. A money cap of 0 means
 // no money cap; the call and token caps are always enforced.
@@ -34,9 +39,10 @@
 namespace fapo {
 
 struct EvaluationEstimate {
-  long long calls = 0;
-  long long tokens = 0;
-  double money = 0;
+  long long calls = 0;        // task-model calls
+  long long tokens = 0;       // task-model tokens
+  double money = 0;           // every role: task model and judge
+  long long judge_calls = 0;  // calls of the tenant's LLM judges (the judge role)
 };
 
 // Upper-bound model calls of one case through `chain` (llm steps, vote n, loop iterations).
@@ -51,13 +57,18 @@ struct BudgetState {
   BudgetConfig caps;  // TenantConfig.budget
   long long calls_spent = 0;
   long long tokens_spent = 0;  // in + out
-  double money_spent = 0;
+  double money_spent = 0;  // every role, the judge's included
+  // The judge role (an LLM judge scorer): its calls are capped by caps.judge_calls.
+  long long judge_calls_spent = 0;  // calls made, failed ones included
+  long long judge_tokens_spent = 0;
+  double judge_money_spent = 0;
   int variants_used = 0;
   int validation_evaluations_used = 0;
   // final_test_reserve x cap, kept for the final test.
   long long calls_reserve = 0;
   long long tokens_reserve = 0;
   double money_reserve = 0;
+  long long judge_calls_reserve = 0;
   // Still to be spent by evaluations that are running (their estimate for the results they
   // have not recorded yet): not spent, but no longer available.
   EvaluationEstimate committed;
@@ -66,6 +77,7 @@ struct BudgetState {
   long long calls_left = 0;
   long long tokens_left = 0;
   double money_left = 0;
+  long long judge_calls_left = 0;
   int variants_left = 0;
   int validation_evaluations_left = 0;
   // How many more validation comparisons (see budget_state) fit outside the reserve.

@@ -1,5 +1,6 @@
 #include "engine/chain/chain_def.h"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -8,9 +9,13 @@
 namespace fapo {
 namespace {
 
-const std::vector<std::string> kKindNames = {"llm", "retrieve", "transform", "vote", "loop"};
+// In StepKind order.
+const std::vector<std::string> kKindNames = {"llm",  "retrieve", "transform",
+                                             "vote", "loop",     "react"};
 const std::vector<std::string> kTransformOps = {"extract", "join", "dedupe", "truncate", "template"};
 const std::regex kIdPattern("^[A-Za-z_][A-Za-z0-9_]*$");
+// Tool names as the model providers accept them (OpenAI and Anthropic share this pattern).
+const std::regex kToolNamePattern("^[A-Za-z0-9_-]{1,64}$");
 
 // Collects diagnostics for one chain file while walking it.
 class ChainParser {
@@ -29,6 +34,8 @@ class ChainParser {
   std::optional<Condition> parse_condition(const nlohmann::json& json, const std::string& path);
   void parse_llm(const nlohmann::json& json, const std::string& path, StepDef& step);
   void parse_transform(const nlohmann::json& json, const std::string& path, StepDef& step);
+  void parse_react(const nlohmann::json& json, const std::string& path, StepDef& step);
+  void parse_tool_names(const nlohmann::json& json, const std::string& path, StepDef& step);
   template <typename T>
   std::optional<T> optional_number(const nlohmann::json& json, const char* key,
                                    const std::string& path, T min, T max);
@@ -66,8 +73,9 @@ std::optional<T> ChainParser::optional_number(const nlohmann::json& json, const 
   }
   T number = value.get<T>();
   if (number < min || number > max) {
-    fail(path + "." + key, "must be between " + std::to_string(min) + " and " +
-                               std::to_string(max) + ", got " + value.dump());
+    // json's dump prints 0.1 as "0.1" where std::to_string would print "0.100000".
+    fail(path + "." + key, "must be between " + nlohmann::json(min).dump() + " and " +
+                               nlohmann::json(max).dump() + ", got " + value.dump());
     return std::nullopt;
   }
   return number;
@@ -167,6 +175,62 @@ void ChainParser::parse_transform(const nlohmann::json& json, const std::string&
   }
 }
 
+void ChainParser::parse_tool_names(const nlohmann::json& json, const std::string& path,
+                                   StepDef& step) {
+  const std::string tools_path = path + ".tools";
+  if (!json.contains("tools")) {
+    fail(tools_path, "is required: the names of the tools the agent may call");
+    return;
+  }
+  const auto& tools = json["tools"];
+  if (!tools.is_array() || tools.empty()) {
+    fail(tools_path, "must be a non-empty list of tool names");
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    const std::string item_path = tools_path + "[" + std::to_string(i) + "]";
+    if (!tools[i].is_string()) {
+      fail(item_path, std::string("must be a string, got ") + tools[i].type_name());
+      continue;
+    }
+    std::string name = tools[i].get<std::string>();
+    if (!std::regex_match(name, kToolNamePattern)) {
+      fail(item_path, "'" + name + "' must match ^[A-Za-z0-9_-]{1,64}$");
+    } else if (!seen.insert(name).second) {
+      fail(item_path, "duplicate tool '" + name + "'");
+    } else {
+      step.tools.push_back(std::move(name));
+    }
+  }
+}
+
+// A react step is an llm step (prompt, sampling, parse) plus its tools and the loop's limits.
+void ChainParser::parse_react(const nlohmann::json& json, const std::string& path,
+                              StepDef& step) {
+  parse_llm(json, path, step);
+  parse_tool_names(json, path, step);
+  step.tool_choice = string_field(json, "tool_choice", path, false);
+  const std::vector<std::string> fixed = {"auto", "required"};
+  bool known = std::find(fixed.begin(), fixed.end(), step.tool_choice) != fixed.end() ||
+               std::find(step.tools.begin(), step.tools.end(), step.tool_choice) !=
+                   step.tools.end();
+  if (!step.tool_choice.empty() && !known) {
+    fail(path + ".tool_choice", "'" + step.tool_choice +
+                                    "' must be \"auto\", \"required\" or one of the step's "
+                                    "tools (" + join(step.tools, ", ") + ")");
+  }
+  step.max_iterations = optional_number<int>(json, "max_iterations", path, 1, 20).value_or(5);
+  step.max_calls_per_iteration =
+      optional_number<int>(json, "max_calls_per_iteration", path, 1, 10).value_or(3);
+  step.max_calls = optional_number<int>(json, "max_calls", path, 1, 50).value_or(8);
+  step.tool_timeout_s =
+      optional_number<double>(json, "tool_timeout_s", path, 0.1, 300.0).value_or(10.0);
+  step.max_result_chars =
+      optional_number<int>(json, "max_result_chars", path, 100, 100000).value_or(4000);
+  step.search_k = optional_number<int>(json, "search_k", path, 1, 20).value_or(3);
+}
+
 std::optional<StepDef> ChainParser::parse_step(const nlohmann::json& json,
                                                const std::string& path) {
   if (!json.is_object()) {
@@ -225,6 +289,9 @@ std::optional<StepDef> ChainParser::parse_step(const nlohmann::json& json,
       } else {
         step.steps = parse_steps(json["steps"], path + ".steps");
       }
+      break;
+    case StepKind::kReact:
+      parse_react(json, path, step);
       break;
   }
   return step;

@@ -14,7 +14,7 @@
 
 namespace fapo {
 
-enum class StepKind { kLlm, kRetrieve, kTransform, kVote, kLoop };
+enum class StepKind { kLlm, kRetrieve, kTransform, kVote, kLoop, kReact };
 
 const char* step_kind_name(StepKind kind);
 
@@ -42,7 +42,7 @@ struct StepDef {
   std::optional<Condition> when;
   std::string next;  // forward jump target; empty = the following step
 
-  // llm (also the inner step of vote)
+  // llm (also the inner step of vote and the model of react)
   std::string prompt;
   std::optional<double> temperature;
   std::optional<double> top_p;
@@ -67,10 +67,20 @@ struct StepDef {
   int n = 1;
   std::vector<StepDef> inner;
 
-  // loop
+  // loop (react also bounds its model turns with max_iterations)
   std::vector<StepDef> steps;
   int max_iterations = 1;
   std::optional<Condition> until;
+
+  // react: the tools offered (names from the tenant's tool providers) and the limits of the
+  // model <-> tools loop; `parse` reads the final answer.
+  std::vector<std::string> tools;
+  std::string tool_choice;          // "" (provider default), "auto", "required", a tool name
+  int max_calls_per_iteration = 3;  // tool calls executed per model turn
+  int max_calls = 8;                // tool calls executed per case
+  double tool_timeout_s = 10;       // per call
+  int max_result_chars = 4000;      // longer tool results are cut before the model sees them
+  int search_k = 3;                 // passages the built-in search returns unless asked
 };
 
 struct ChainDef {
@@ -81,6 +91,11 @@ struct ChainDef {
 
 // Parses and structurally checks chain.json. Every problem is reported (file, field path).
 Result<ChainDef> parse_chain(const nlohmann::json& json, const std::string& file);
+
+// llm and react steps render a prompt file (vote steps do through their inner llm step).
+inline bool has_prompt(const StepDef& step) {
+  return step.kind == StepKind::kLlm || step.kind == StepKind::kReact;
+}
 
 // Every step in execution order, loop bodies and vote inner steps flattened after their parent.
 std::vector<const StepDef*> all_steps(const ChainDef& chain);

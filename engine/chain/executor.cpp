@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/base/strings.h"
+#include "engine/chain/react_loop.h"
 
 namespace fapo {
 namespace {
@@ -77,8 +78,9 @@ std::optional<std::string> parse_reply(const ParseSpec& spec, const std::string&
 }
 
 ChainExecutor::ChainExecutor(const CompiledChain& chain, ModelClient& model,
-                             const Bm25Index* index, ExecutionSettings settings)
-    : chain_(chain), model_(model), index_(index), settings_(std::move(settings)) {
+                             const Bm25Index* index, ExecutionSettings settings,
+                             const ToolSet* tools)
+    : chain_(chain), model_(model), index_(index), settings_(std::move(settings)), tools_(tools) {
   // Patterns were validated when the chain was parsed, so construction cannot throw here.
   for (const StepDef* step : all_steps(chain_.def())) {
     for (const auto* condition : {step->when ? &*step->when : nullptr,
@@ -224,6 +226,8 @@ class ChainExecutor::CaseRun {
         return run_vote(step, trace);
       case StepKind::kLoop:
         return run_loop(step, iteration, trace);
+      case StepKind::kReact:
+        return run_react_step(step, trace);
     }
     return ok_status();
   }
@@ -232,10 +236,9 @@ class ChainExecutor::CaseRun {
     return text.render(make_variable_source(case_.context, outputs_));
   }
 
-  Status run_llm(const StepDef& step, int vote_index, StepTrace& trace) {
-    if (executor_.cancel_requested(cancel_)) {
-      return make_error(ErrorCode::kCancelled, "cancelled");
-    }
+  // The request of an llm step, or the first turn of a react step: the rendered prompt and the
+  // step's sampling settings over the task model's.
+  Result<ModelRequest> first_request(const StepDef& step, int vote_index) const {
     FAPO_ASSIGN_OR_RETURN(auto messages, executor_.chain_.prompt(step).render(
                                              make_variable_source(case_.context, outputs_)));
     ModelRequest request;
@@ -247,6 +250,19 @@ class ChainExecutor::CaseRun {
     if (step.max_tokens) request.sampling.max_tokens = *step.max_tokens;
     // Trials and vote samples must draw independently; 100 > the largest vote n (25).
     request.sample_index = trial_ * 100 + vote_index + sample_shift_;
+    return request;
+  }
+
+  const std::regex* parse_regex(const StepDef& step) const {
+    auto found = executor_.regexes_.find(&step.parse);
+    return found == executor_.regexes_.end() ? nullptr : &found->second;
+  }
+
+  Status run_llm(const StepDef& step, int vote_index, StepTrace& trace) {
+    if (executor_.cancel_requested(cancel_)) {
+      return make_error(ErrorCode::kCancelled, "cancelled");
+    }
+    FAPO_ASSIGN_OR_RETURN(ModelRequest request, first_request(step, vote_index));
     CallContext context{&case_, step.id, trial_};
     auto start = Clock::now();
     auto reply = executor_.model_.complete(request, context);
@@ -260,13 +276,23 @@ class ChainExecutor::CaseRun {
     trace.raw_reply = reply->text;
     if (!reply->sim_trace.is_null()) trace.detail["sim"] = reply->sim_trace;
     if (reply->finish_reason != "stop") trace.detail["finish_reason"] = reply->finish_reason;
-    const std::regex* regex = nullptr;
-    auto found = executor_.regexes_.find(&step.parse);
-    if (found != executor_.regexes_.end()) regex = &found->second;
-    auto parsed = parse_reply(step.parse, reply->text, regex);
+    auto parsed = parse_reply(step.parse, reply->text, parse_regex(step));
     if (!parsed) trace.detail["parse_failed"] = true;
     trace.output = parsed.value_or(reply->text);
     return ok_status();
+  }
+
+  // Every turn of the loop uses the first turn's sample index (react_loop.h).
+  Status run_react_step(const StepDef& step, StepTrace& trace) {
+    if (executor_.cancel_requested(cancel_)) {
+      return make_error(ErrorCode::kCancelled, "cancelled");
+    }
+    FAPO_ASSIGN_OR_RETURN(ModelRequest request, first_request(step, 0));
+    ToolCallContext tools{case_.case_id, trial_, step.id, step.search_k, cancel_};
+    return run_react({step, executor_.model_, executor_.tools_, std::move(request),
+                      CallContext{&case_, step.id, trial_}, std::move(tools), cancel_,
+                      parse_regex(step)},
+                     trace);
   }
 
   Status run_retrieve(const StepDef& step, StepTrace& trace) {

@@ -15,6 +15,7 @@
 #include "engine/chain/trace.h"
 #include "engine/llm/model.h"
 #include "engine/retrieve/bm25.h"
+#include "engine/tools/tool_set.h"
 
 namespace fapo {
 
@@ -44,10 +45,10 @@ struct ExecutionSettings {
 
 class ChainExecutor {
  public:
-  // `chain`, `model` and `index` are borrowed and must outlive the executor. `index` may be
-  // null when the chain has no retrieve step.
+  // `chain`, `model`, `index` and `tools` are borrowed and must outlive the executor. `index`
+  // may be null when the chain has no retrieve step, `tools` when it has no react step.
   ChainExecutor(const CompiledChain& chain, ModelClient& model, const Bm25Index* index,
-                ExecutionSettings settings);
+                ExecutionSettings settings, const ToolSet* tools = nullptr);
 
   // Runs the case. A model failure after retries marks the trace as an infrastructure failure;
   // cancellation (checked before every model call) returns kCancelled and no trace.
@@ -69,6 +70,7 @@ class ChainExecutor {
   ModelClient& model_;
   const Bm25Index* index_;
   ExecutionSettings settings_;
+  const ToolSet* tools_;
   std::map<const void*, std::regex> regexes_;  // compiled once: conditions, parse, extract
 };
 

@@ -64,7 +64,7 @@ Result<PipelineConfig> load_pipeline(const std::filesystem::path& dir,
   PipelineConfig config{std::move(chain), {}};
   Diagnostics diagnostics;
   for (const StepDef* step : all_steps(config.chain)) {
-    if (step->kind != StepKind::kLlm || config.prompts.count(step->prompt)) continue;
+    if (!has_prompt(*step) || config.prompts.count(step->prompt)) continue;
     if (!is_plain_prompt_name(step->prompt)) {
       diagnostics.push_back({chain_file, 0, "step '" + step->id + "'.prompt",
                              "'" + step->prompt + "' must be a file name inside prompts/"});
@@ -89,7 +89,7 @@ Result<CompiledChain> CompiledChain::compile(PipelineConfig config,
   compiled.config_ = std::make_shared<const PipelineConfig>(std::move(config));
   std::vector<std::string> problems;
   for (const StepDef* step : all_steps(compiled.def())) {
-    if (step->kind == StepKind::kLlm) {
+    if (has_prompt(*step)) {
       auto found = compiled.config_->prompts.find(step->prompt);
       if (found == compiled.config_->prompts.end()) {
         problems.push_back(display_dir + "/chain.json: step '" + step->id +
@@ -138,7 +138,7 @@ void check_sequence(const CompiledChain& chain, const std::vector<StepDef>& step
       Diagnostics found = check_variables(chain.prompt(step.inner[0]), context_keys, available,
                                           all_ids, step.id);
       out.insert(out.end(), found.begin(), found.end());
-    } else if (step.kind == StepKind::kLlm) {
+    } else if (has_prompt(step)) {
       Diagnostics found =
           check_variables(chain.prompt(step), context_keys, available, all_ids, step.id);
       out.insert(out.end(), found.begin(), found.end());

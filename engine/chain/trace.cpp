@@ -1,12 +1,34 @@
 #include "engine/chain/trace.h"
 
 namespace fapo {
+namespace {
+
+// Tool fields appear only on the messages that carry them (react conversations), so the
+// messages of plain llm steps read as before.
+nlohmann::json message_json(const ChatMessage& message) {
+  nlohmann::json out = {{"role", message.role}, {"content", message.content}};
+  if (!message.tool_calls.empty()) out["tool_calls"] = to_json(message.tool_calls);
+  if (!message.tool_call_id.empty()) out["tool_call_id"] = message.tool_call_id;
+  return out;
+}
+
+ChatMessage message_from_json(const nlohmann::json& json) {
+  ChatMessage message{json.value("role", ""), json.value("content", "")};
+  if (const auto calls = json.find("tool_calls"); calls != json.end() && calls->is_array()) {
+    for (const auto& call : *calls) {
+      message.tool_calls.push_back(
+          {call.value("id", ""), call.value("name", ""), call.value("arguments", "{}")});
+    }
+  }
+  message.tool_call_id = json.value("tool_call_id", "");
+  return message;
+}
+
+}  // namespace
 
 nlohmann::json to_json(const StepTrace& trace) {
   nlohmann::json messages = nlohmann::json::array();
-  for (const ChatMessage& message : trace.messages) {
-    messages.push_back({{"role", message.role}, {"content", message.content}});
-  }
+  for (const ChatMessage& message : trace.messages) messages.push_back(message_json(message));
   nlohmann::json out = {{"step_id", trace.step_id},     {"kind", trace.kind},
                         {"output", trace.output},       {"latency_ms", trace.latency_ms},
                         {"tokens_in", trace.tokens_in}, {"tokens_out", trace.tokens_out},
@@ -43,7 +65,7 @@ StepTrace step_trace_from_json(const nlohmann::json& json) {
   trace.output = json.value("output", "");
   if (json.contains("messages")) {
     for (const auto& message : json["messages"]) {
-      trace.messages.push_back({message.value("role", ""), message.value("content", "")});
+      trace.messages.push_back(message_from_json(message));
     }
   }
   trace.raw_reply = json.value("raw_reply", trace.output);

@@ -77,6 +77,41 @@ SplitsConfig splits_from(const json& doc) {
   return config;
 }
 
+ToolsConfig tools_from(const json& doc) {
+  ToolsConfig config;
+  read(doc, "search", config.search);
+  if (const json* servers = member(doc, "servers")) {
+    for (const json& item : *servers) {
+      ToolServerConfig server;
+      read(item, "name", server.name);
+      read(item, "command", server.command);
+      read(item, "args", server.args);
+      read(item, "env", server.env);
+      read(item, "allowed_tools", server.allowed_tools);
+      read(item, "sharing", server.sharing);
+      read(item, "startup_timeout_s", server.startup_timeout_s);
+      read(item, "max_restarts", server.max_restarts);
+      config.servers.push_back(std::move(server));
+    }
+  }
+  return config;
+}
+
+json to_json(const ToolsConfig& config) {
+  json servers = json::array();
+  for (const ToolServerConfig& server : config.servers) {
+    servers.push_back({{"name", server.name},
+                       {"command", server.command},
+                       {"args", server.args},
+                       {"env", server.env},
+                       {"allowed_tools", server.allowed_tools},
+                       {"sharing", server.sharing},
+                       {"startup_timeout_s", server.startup_timeout_s},
+                       {"max_restarts", server.max_restarts}});
+  }
+  return {{"search", config.search}, {"servers", servers}};
+}
+
 TenantConfig build(const json& doc) {
   TenantConfig config;
   config.raw = doc;
@@ -98,12 +133,14 @@ TenantConfig build(const json& doc) {
   if (const json* value = member(doc, "budget")) {
     BudgetConfig& budget = config.budget;
     read(*value, "task_calls", budget.task_calls);
+    read(*value, "judge_calls", budget.judge_calls);
     read(*value, "task_tokens", budget.task_tokens);
     read(*value, "task_money", budget.task_money);
     read(*value, "variants", budget.variants);
     read(*value, "validation_evaluations", budget.validation_evaluations);
     read(*value, "final_test_reserve", budget.final_test_reserve);
   }
+  if (const json* value = member(doc, "tools")) config.tools = tools_from(*value);
   if (const json* value = member(doc, "acceptance")) {
     read(*value, "trials", config.acceptance.trials);
     read(*value, "min_effect", config.acceptance.min_effect);
@@ -256,6 +293,7 @@ nlohmann::json to_json(const TenantConfig& config) {
         {"parameter_ranges", config.scope.parameter_ranges}}},
       {"budget",
        {{"task_calls", budget.task_calls},
+        {"judge_calls", budget.judge_calls},
         {"task_tokens", budget.task_tokens},
         {"task_money", budget.task_money},
         {"variants", budget.variants},
@@ -265,6 +303,7 @@ nlohmann::json to_json(const TenantConfig& config) {
        {{"trials", config.acceptance.trials},
         {"min_effect", config.acceptance.min_effect},
         {"confidence", config.acceptance.confidence}}},
+      {"tools", to_json(config.tools)},
       {"sim", config.sim}};
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,7 @@ struct ScopeConfig {
 
 struct BudgetConfig {
   std::int64_t task_calls = 20000;
+  std::int64_t judge_calls = 20000;  // calls of an LLM judge scorer (the judge role)
   std::int64_t task_tokens = 20000000;
   double task_money = 0;  // 0 = no money cap (the simulated model costs nothing)
   int variants = 30;
@@ -85,6 +87,25 @@ struct AcceptanceConfig {
   double confidence = 0.95;
 };
 
+// An external tool server (an MCP server spoken to over stdio) a react step may use.
+struct ToolServerConfig {
+  std::string name;     // unique among the tenant's servers; names it in traces and messages
+  std::string command;  // a path relative to the tenant directory, or a program found on PATH
+  std::vector<std::string> args;
+  // Added to a minimal environment (PATH, HOME, LANG): the server sees no other variable, so
+  // API keys of the task model never reach it.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> allowed_tools;  // the only tools of the server a chain may offer
+  std::string sharing = "shared";  // "shared": one process for every case; "per_worker"
+  double startup_timeout_s = 30;   // start, initialize and list tools
+  int max_restarts = 3;            // restarts after a crash or a hung call, per run
+};
+
+struct ToolsConfig {
+  bool search = true;  // the built-in corpus search ("search"), when the tenant has a corpus
+  std::vector<ToolServerConfig> servers;
+};
+
 struct TenantConfig {
   std::string tenant_id;
   std::string description;
@@ -96,6 +117,7 @@ struct TenantConfig {
   ScopeConfig scope;
   BudgetConfig budget;
   AcceptanceConfig acceptance;
+  ToolsConfig tools;
   nlohmann::json sim = nlohmann::json::object();  // raw rules of the simulated model
   nlohmann::json raw;                             // the file as written
 

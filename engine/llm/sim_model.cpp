@@ -37,6 +37,7 @@ class PromptView {
       if (!message.tool_call_id.empty()) roles.append(message.tool_call_id).append(1, '\x1f');
       if (message.role == "tool") last_tool_result_ = SimNeedle::ascii_lower(message.content);
     }
+    if (!request.messages.empty()) last_message_ = &request.messages.back().content;
     lower_ = SimNeedle::ascii_lower(text_);
     // Roles are mixed in so moving text between the system and user messages is a new prompt.
     hash_ = stable_hash(roles, stable_hash(text_, config.seed));
@@ -56,11 +57,17 @@ class PromptView {
   }
   int tool_calls_so_far() const { return tool_calls_so_far_; }
 
-  // Whether `normalized_value` occurs as whole words in the normalised prompt.
-  bool has_words(const std::string& normalized_value) const {
+  // Whether `normalized_value` occurs as whole words in the normalised prompt, or only in its
+  // last message (where a judge's prompt puts the response it grades).
+  bool has_words(const std::string& normalized_value, bool last_message_only = false) const {
     if (normalized_value.empty()) return false;  // an empty value is evidence of nothing
-    if (!normalized_) normalized_ = " " + normalize_answer_spacing_typography(text_) + " ";
-    return normalized_->find(" " + normalized_value + " ") != std::string::npos;
+    std::optional<std::string>& normalized = last_message_only ? last_normalized_ : normalized_;
+    if (!normalized) {
+      const std::string& text =
+          last_message_only ? (last_message_ != nullptr ? *last_message_ : kNoText) : text_;
+      normalized = " " + normalize_answer_spacing_typography(text) + " ";
+    }
+    return normalized->find(" " + normalized_value + " ") != std::string::npos;
   }
 
  private:
@@ -71,38 +78,43 @@ class PromptView {
   std::string lower_;
   std::uint64_t hash_ = 0;
   std::optional<std::string> last_tool_result_;  // lowercased
+  const std::string* last_message_ = nullptr;    // content of the request's last message
+  inline static const std::string kNoText;
   int tool_calls_so_far_ = 0;
   // Per call caches: a PromptView is never shared between threads.
   mutable std::vector<signed char> found_;
   mutable std::optional<std::string> normalized_;
+  mutable std::optional<std::string> last_normalized_;
 };
 
 Error permanent(const std::string& message) {  // a call that no retry can fix
   return make_error(ErrorCode::kModelPermanent, message);
 }
 
-// Whether the expected value `field` (a string, or an array of strings: any element) appears
-// in the prompt after normalisation.
+// An expected value as evidence text: strings as they are, numbers in JSON spelling.
+std::optional<std::string> evidence_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number()) return value.dump();
+  return std::nullopt;
+}
+
+// Whether the expected value `field` (a string or number, or an array of them: any element)
+// appears in the prompt (or in its last message only) after normalisation.
 Result<bool> evidence_in_prompt(const Case& case_data, const std::string& field,
-                                const PromptView& prompt) {
+                                const PromptView& prompt, bool last_message_only = false) {
   const nlohmann::json* value = find_json_path(case_data.expected, field);
   if (value == nullptr) {
     return permanent("evidence condition names expected." + field + ", which case '" +
                      case_data.case_id + "' lacks");
   }
-  if (value->is_string()) {
-    return prompt.has_words(normalize_answer_spacing_typography(value->get<std::string>()));
-  }
-  if (value->is_array()) {
-    for (const nlohmann::json& item : *value) {
-      if (item.is_string() && prompt.has_words(normalize_answer_spacing_typography(item.get<std::string>()))) {
-        return true;
-      }
-    }
-    return false;
-  }
+  auto found = [&](const nlohmann::json& item) {
+    std::optional<std::string> text = evidence_text(item);
+    return text && prompt.has_words(normalize_answer_spacing_typography(*text), last_message_only);
+  };
+  if (value->is_array()) return std::any_of(value->begin(), value->end(), found);
+  if (evidence_text(*value)) return found(*value);
   return permanent("evidence condition: expected." + field + " of case '" + case_data.case_id +
-                   "' must be a string or an array of strings");
+                   "' must be a string or a number, or an array of them");
 }
 
 bool all_present(const std::vector<SimNeedleId>& needles, const PromptView& prompt) {
@@ -130,7 +142,7 @@ bool case_conditions_hold(const SimConditions& when, const Case& case_data) {
 
 bool needs_case(const SimConditions& when) {
   return !when.task_types.empty() || !when.metadata.empty() || !when.evidence_present.empty() ||
-         !when.evidence_absent.empty();
+         !when.evidence_absent.empty() || !when.evidence_in_last_message.empty();
 }
 
 // Cheap conditions first; evidence (normalisation) and regexes only when the rest hold.
@@ -160,6 +172,10 @@ Result<bool> conditions_hold(const SimConditions& when, const Case* case_data,
   for (const std::string& field : when.evidence_absent) {
     FAPO_ASSIGN_OR_RETURN(bool present, evidence_in_prompt(*case_data, field, prompt));
     if (present) return false;
+  }
+  for (const std::string& field : when.evidence_in_last_message) {
+    FAPO_ASSIGN_OR_RETURN(bool present, evidence_in_prompt(*case_data, field, prompt, true));
+    if (!present) return false;
   }
   if (when.prompt_matches && !std::regex_search(prompt.text(), *when.prompt_matches)) {
     return false;
@@ -278,6 +294,18 @@ Result<std::string> SimModel::render_reply(const SimRule* rule, const DrawKey& k
   return rendered;
 }
 
+// A string argument that is one placeholder and renders a number is sent as a JSON number, so
+// a rule can pass a case's numbers to a tool whose schema wants numbers ("${metadata.a}").
+static nlohmann::json typed_argument(const std::string& source, std::string rendered) {
+  const bool sole_placeholder = source.size() > 3 && source.rfind("${", 0) == 0 &&
+                                source.back() == '}' && source.find('}') == source.size() - 1;
+  if (sole_placeholder && !rendered.empty()) {
+    auto number = nlohmann::json::parse(rendered, nullptr, /*allow_exceptions=*/false);
+    if (number.is_number()) return number;
+  }
+  return rendered;
+}
+
 // Ids count the calls already in the conversation, so they are unique within it and the same
 // on every run.
 Result<ToolCall> SimModel::render_tool_call(const SimRule& rule, const DrawKey& key,
@@ -292,7 +320,8 @@ Result<ToolCall> SimModel::render_tool_call(const SimRule& rule, const DrawKey& 
                                               "tool_call.arguments" + at.to_string() + ": " +
                                                   rendered.error().message));
     }
-    arguments[at] = std::move(rendered).value();
+    arguments[at] = typed_argument(call.arguments[at].get<std::string>(),
+                                   std::move(rendered).value());
   }
   return ToolCall{"call_" + std::to_string(key.prompt.tool_calls_so_far() + 1), call.name,
                   arguments.dump()};

@@ -151,8 +151,9 @@ void SimConfigParser::parse_conditions(const json& when, const std::string& path
   if (!when.is_object()) return fail(path, "must be an object of conditions");
   check_keys(when, path,
              {"prompt_contains", "prompt_contains_any", "prompt_lacks_all", "prompt_lacks_any",
-              "prompt_matches", "evidence_present", "evidence_absent", "metadata", "task_type",
-              "tool_result_contains", "tool_result_present"});
+              "prompt_matches", "evidence_present", "evidence_absent",
+              "evidence_in_last_message", "metadata", "task_type", "tool_result_contains",
+              "tool_result_present"});
   auto needles = [&](const char* key, std::vector<SimNeedleId>& target) {
     if (!when.contains(key)) return;
     for (const std::string& needle : strings(when[key], path + "." + key, false, true)
@@ -178,6 +179,7 @@ void SimConfigParser::parse_conditions(const json& when, const std::string& path
   };
   fields("evidence_present", out.evidence_present);
   fields("evidence_absent", out.evidence_absent);
+  fields("evidence_in_last_message", out.evidence_in_last_message);
   fields("task_type", out.task_types);
   if (when.contains("prompt_matches")) {
     const json& regex = when["prompt_matches"];

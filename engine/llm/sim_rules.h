@@ -53,6 +53,7 @@ struct SimConditions {
   std::shared_ptr<const std::regex> prompt_matches;  // null unless the rule asks for a regex
   std::vector<std::string> evidence_present;     // expected fields whose value is in the prompt
   std::vector<std::string> evidence_absent;      // expected fields whose value is not
+  std::vector<std::string> evidence_in_last_message;  // expected fields in the last message
   std::vector<std::pair<std::string, nlohmann::json>> metadata;  // key path -> required value
   std::vector<std::string> task_types;           // any of these
   std::vector<SimNeedleId> tool_result_contains;  // all present in the last tool result

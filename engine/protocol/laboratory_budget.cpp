@@ -1,6 +1,9 @@
 // The Laboratory's budget rules, on top of engine/budget: what has been used comes from the
 // variant store (variants other than baselines) and the journal (validation runs, and model
-// calls spent outside runs, such as the replays that confirm an attribution).
+// calls spent outside runs, such as the replays that confirm an attribution). The calls of an
+// LLM judge scorer are the judge role: tallied from the runs' results, capped by
+// budget.judge_calls, and part of every estimate, what running evaluations still commit
+// included.
 
 #include "engine/protocol/laboratory.h"
 
@@ -36,6 +39,8 @@ EvaluationEstimate still_to_spend(const std::vector<JournalEntry>& runs, RunStor
     total.calls += static_cast<long long>(static_cast<double>(full->calls) * left + 0.5);
     total.tokens += static_cast<long long>(static_cast<double>(full->tokens) * left + 0.5);
     total.money += full->money * left;
+    total.judge_calls +=
+        static_cast<long long>(static_cast<double>(full->judge_calls) * left + 0.5);
   }
   return total;
 }

@@ -43,7 +43,7 @@ std::string collapse_whitespace(const std::string& text) {
 std::set<std::string> used_prompts(const PipelineConfig& pipeline) {
   std::set<std::string> out;
   for (const StepDef* step : all_steps(pipeline.chain)) {
-    if (step->kind == StepKind::kLlm) out.insert(step->prompt);
+    if (has_prompt(*step)) out.insert(step->prompt);
   }
   return out;
 }

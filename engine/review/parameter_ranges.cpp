@@ -10,9 +10,10 @@ namespace fapo {
 namespace {
 
 const std::vector<std::string>& parameter_field_names() {
-  static const std::vector<std::string> kFields = {"k",           "n",     "max_iterations",
-                                                   "temperature", "top_p", "max_tokens",
-                                                   "max_words",   "max_chars"};
+  static const std::vector<std::string> kFields = {
+      "k", "n", "max_iterations", "temperature", "top_p", "max_tokens", "max_words", "max_chars",
+      // react steps
+      "max_calls_per_iteration", "max_calls", "tool_timeout_s", "max_result_chars", "search_k"};
   return kFields;
 }
 
@@ -128,6 +129,14 @@ std::vector<std::pair<std::string, double>> parameter_values(const StepDef& step
     case StepKind::kLoop:
       out.emplace_back("max_iterations", step.max_iterations);
       break;
+    case StepKind::kReact:
+      out.emplace_back("max_iterations", step.max_iterations);
+      out.emplace_back("max_calls_per_iteration", step.max_calls_per_iteration);
+      out.emplace_back("max_calls", step.max_calls);
+      out.emplace_back("tool_timeout_s", step.tool_timeout_s);
+      out.emplace_back("max_result_chars", step.max_result_chars);
+      out.emplace_back("search_k", step.search_k);
+      [[fallthrough]];  // and the sampling settings of its model, like an llm step
     case StepKind::kLlm:
       if (step.temperature) out.emplace_back("temperature", *step.temperature);
       if (step.top_p) out.emplace_back("top_p", *step.top_p);
@@ -151,8 +160,24 @@ ParameterRange sane_range(const std::string& field) {
     range.min = 1;
     range.max = 25;
   } else if (field == "max_iterations") {
+    // Loops allow 1-10 and react steps 1-20; the chain parser holds each kind to its own.
+    range.min = 1;
+    range.max = 20;
+  } else if (field == "max_calls_per_iteration") {
     range.min = 1;
     range.max = 10;
+  } else if (field == "max_calls") {
+    range.min = 1;
+    range.max = 50;
+  } else if (field == "tool_timeout_s") {
+    range.min = 0.1;
+    range.max = 300;
+  } else if (field == "max_result_chars") {
+    range.min = 100;
+    range.max = 100000;
+  } else if (field == "search_k") {
+    range.min = 1;
+    range.max = 20;
   } else if (field == "temperature") {
     range.min = 0;
     range.max = 2;

@@ -59,7 +59,7 @@ const PipelineConfig& parent_of(const ReviewContext& context, const ReviewInput&
 
 std::string step_of_prompt(const PipelineConfig& pipeline, const std::string& file) {
   for (const StepDef* step : all_steps(pipeline.chain)) {
-    if (step->kind == StepKind::kLlm && step->prompt == file) return step->id;
+    if (has_prompt(*step) && step->prompt == file) return step->id;
   }
   return "";
 }

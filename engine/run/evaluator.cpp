@@ -1,5 +1,4 @@
 #include "engine/run/evaluator.h"
-
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -15,8 +14,10 @@
 #include "engine/llm/provider_config.h"
 #include "engine/run/run_store.h"
 #include "engine/run/run_summary.h"
+#include "engine/run/run_tools.h"
 #include "engine/run/tenant.h"
 #include "engine/run/work_queue.h"
+#include "engine/score/judge.h"
 
 namespace fapo {
 namespace {
@@ -62,7 +63,7 @@ Result<PipelineConfig> load_variant(const Workspace& workspace, const Tenant& te
   }
   display = workspace.display_path(dir);
   FAPO_ASSIGN_OR_RETURN(PipelineConfig pipeline, load_pipeline(dir, display));
-  Diagnostics frozen = check_frozen(tenant, pipeline, display + "/chain.json");
+  Diagnostics frozen = check_tenant_rules(tenant, pipeline, display + "/chain.json");
   if (!frozen.empty()) return diagnostics_error(frozen);
   return pipeline;
 }
@@ -200,7 +201,14 @@ nlohmann::json result_line(const Case& item, int trial, const CaseTrace& trace,
     return line;
   }
   if (trace.error) line["error"] = *trace.error;  // the chain failed: scored on what it left
+  // An LLM judge's calls count even when scoring fails and no Score carries them.
+  JudgeRecording judge;
   auto score = scorer.score(item, trace.final_output, trace);
+  if (judge.used()) {
+    line["usage"][cost_role_name(CostRole::kJudge)] = judge.usage().to_json();
+    line["judge_notes"] = judge.notes();
+    if (judge.fallbacks() > 0) line["judge_fallbacks"] = judge.fallbacks();
+  }
   if (!score.ok()) {
     line["score"] = nullptr;
     line["scorer_error"] = score.error().message;
@@ -224,11 +232,12 @@ class RunLoop {
                     Prices{run.tenant.config.task_model.prices.input_per_mtok,
                            run.tenant.config.task_model.prices.output_per_mtok}) {}
 
-  Status run(int workers) {
+  // `tools` may be null (no react step); borrowed for the duration of the call.
+  Status run(int workers, const ToolSet* tools) {
     const auto& model = run_.tenant.config.task_model;
     ExecutionSettings settings{model.model, {model.temperature, model.top_p, model.max_tokens,
                                              model.seed}};
-    ChainExecutor executor(run_.chain, task_model_, run_.tenant.index.get(), settings);
+    ChainExecutor executor(run_.chain, task_model_, run_.tenant.index.get(), settings, tools);
     WorkQueue<Job> queue(static_cast<std::size_t>(workers) * 4);
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) {
@@ -382,8 +391,13 @@ Result<RunSummary> evaluate(const Workspace& workspace, const EvalRequest& reque
   if (observer) observer->on_started(plan.run_id, total, done);
   int workers = request.concurrency > 0 ? request.concurrency
                                         : std::max(1, run.tenant.config.task_model.concurrency);
+  // Tool servers live exactly as long as the cases that call them.
+  std::shared_ptr<ToolSet> tools =
+      start_run_tools(run.tenant, run.chain, workers,
+                      workspace.run_dir(run.tenant.id, plan.run_id) / "tool_servers.log");
   RunLoop loop(run, ids, writer, observer, cancel, total, done);
-  Status ran = loop.run(workers);
+  Status ran = loop.run(workers, tools.get());
+  tools.reset();
   std::string status = ran.ok() ? (loop.cancelled() ? "cancelled" : "complete") : "failed";
   FAPO_ASSIGN_OR_RETURN(RunSummary summary, summarize(store, writer, run));
   summary.status = status;

@@ -63,6 +63,9 @@ struct RunSummary {
   std::size_t scored = 0;            // results with a score
   std::size_t infrastructure_failures = 0;
   std::size_t scorer_failures = 0;
+  // Results an LLM judge could not score, scored by its fallback scorer instead (a judge with
+  // fallback "exclude" counts its failures under scorer_failures).
+  std::size_t judge_fallbacks = 0;
   double mean = 0;                   // over scored results, in [0, 100]
   double standard_error = 0;         // of the mean of per-case means
   std::vector<double> trial_means;

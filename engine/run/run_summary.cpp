@@ -39,6 +39,7 @@ nlohmann::json to_json(const RunSummary& summary) {
           {"scored", summary.scored},
           {"infrastructure_failures", summary.infrastructure_failures},
           {"scorer_failures", summary.scorer_failures},
+          {"judge_fallbacks", summary.judge_fallbacks},
           {"mean", summary.mean},
           {"standard_error", summary.standard_error},
           {"trial_means", summary.trial_means},
@@ -68,6 +69,7 @@ RunSummary run_summary_from_json(const nlohmann::json& json) {
   summary.scored = json.value("scored", std::size_t{0});
   summary.infrastructure_failures = json.value("infrastructure_failures", std::size_t{0});
   summary.scorer_failures = json.value("scorer_failures", std::size_t{0});
+  summary.judge_fallbacks = json.value("judge_fallbacks", std::size_t{0});
   summary.mean = json.value("mean", 0.0);
   summary.standard_error = json.value("standard_error", 0.0);
   summary.trial_means = json.value("trial_means", std::vector<double>{});
@@ -104,6 +106,11 @@ void SummaryAccumulator::add(const nlohmann::json& result) {
   bool scorer_failed = result.contains("scorer_error");
   if (infrastructure) ++infrastructure_failures_;
   if (scorer_failed) ++scorer_failures_;
+  const auto fallbacks = result.find("judge_fallbacks");
+  if (fallbacks != result.end() && fallbacks->is_number_integer() &&
+      fallbacks->get<long long>() > 0) {
+    judge_fallbacks_ += static_cast<std::size_t>(fallbacks->get<long long>());
+  }
   if ((infrastructure || scorer_failed) && failed_examples_.size() < 10) {
     failed_examples_.push_back(case_id);
   }
@@ -134,6 +141,7 @@ void SummaryAccumulator::fill(RunSummary& summary) const {
   summary.scored = scored_;
   summary.infrastructure_failures = infrastructure_failures_;
   summary.scorer_failures = scorer_failures_;
+  summary.judge_fallbacks = judge_fallbacks_;
   summary.failed_case_examples = failed_examples_;
   summary.tokens_in = tokens_in_;
   summary.tokens_out = tokens_out_;

@@ -25,6 +25,7 @@ class SummaryAccumulator {
   std::size_t scored_ = 0;
   std::size_t infrastructure_failures_ = 0;
   std::size_t scorer_failures_ = 0;
+  std::size_t judge_fallbacks_ = 0;
   double sum_ = 0;
   long long tokens_in_ = 0;
   long long tokens_out_ = 0;

@@ -53,6 +53,8 @@ Result<Spending> tally_spending(const Workspace& workspace, const std::string& t
     spending.tokens_in += totals->tokens_in;
     spending.tokens_out += totals->tokens_out;
     spending.cost += totals->cost;
+    const auto judge = totals->usage.find(cost_role_name(CostRole::kJudge));
+    if (judge != totals->usage.end()) spending.judge += judge->second;
   }
   return spending;
 }

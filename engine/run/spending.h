@@ -9,6 +9,9 @@
 // cached call costs nothing; results written before usage was metered are priced from their
 // tokens with the tenant's prices.
 //
+// The calls of an LLM judge scorer (the judge role) are tallied apart, from the results' usage:
+// they are not task-model calls, but their money is part of `cost`.
+//
 // This is an account, not a limit: engine/budget enforces the caps on top of it.
 // Free function; safe to call while runs are being written and from several threads.
 #pragma once
@@ -19,6 +22,7 @@
 
 #include "engine/base/result.h"
 #include "engine/data/tenant_config.h"
+#include "engine/llm/cost.h"
 #include "engine/run/workspace.h"
 
 namespace fapo {
@@ -27,10 +31,11 @@ struct Spending {
   std::size_t runs = 0;
   std::size_t results = 0;  // (case, trial) results recorded
   std::map<std::string, std::size_t> runs_by_split;  // "train", "validation", "test"
-  long long model_calls = 0;
-  long long tokens_in = 0;
+  long long model_calls = 0;  // task-model calls (the traces' calls)
+  long long tokens_in = 0;    // of the task-model calls
   long long tokens_out = 0;
-  double cost = 0;  // in the currency of the tenant's prices
+  double cost = 0;  // in the currency of the tenant's prices; every role, the judge's included
+  CostTotals judge;  // the LLM judge role (a `judge` scorer's calls), from the results' usage
   std::size_t unreadable_runs = 0;  // runs whose files could not be read (not counted)
 };
 

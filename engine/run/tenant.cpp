@@ -13,6 +13,7 @@
 #include "engine/llm/process_scheduler.h"
 #include "engine/llm/sim_model.h"
 #include "engine/retrieve/corpus.h"
+#include "engine/tools/corpus_search.h"
 
 namespace fapo {
 namespace {
@@ -140,6 +141,73 @@ Diagnostics check_frozen(const Tenant& tenant, const PipelineConfig& pipeline,
   return out;
 }
 
+std::set<std::string> declared_tool_names(const Tenant& tenant) {
+  std::set<std::string> names;
+  if (tenant.config.tools.search && tenant.index) names.insert(kSearchToolName);
+  for (const ToolServerConfig& server : tenant.config.tools.servers) {
+    names.insert(server.allowed_tools.begin(), server.allowed_tools.end());
+  }
+  return names;
+}
+
+Diagnostics check_react_tools(const Tenant& tenant, const PipelineConfig& pipeline,
+                              const std::string& chain_file) {
+  const std::set<std::string> declared = declared_tool_names(tenant);
+  Diagnostics out;
+  for (const StepDef* step : all_steps(pipeline.chain)) {
+    if (step->kind != StepKind::kReact) continue;
+    for (std::size_t i = 0; i < step->tools.size(); ++i) {
+      if (declared.count(step->tools[i])) continue;
+      const std::vector<std::string> known(declared.begin(), declared.end());
+      auto hint = closest_match(step->tools[i], known);
+      out.push_back({chain_file, 0, "step '" + step->id + "'.tools[" + std::to_string(i) + "]",
+                     "no tool '" + step->tools[i] + "' is declared" +
+                         (hint ? " (did you mean '" + *hint + "'?)" : "") + "; declared: " +
+                         (known.empty() ? "none (enable tools.search with a corpus, or declare "
+                                          "tools.servers in tenant.json)"
+                                        : join(known, ", "))});
+    }
+  }
+  return out;
+}
+
+Diagnostics check_tenant_rules(const Tenant& tenant, const PipelineConfig& pipeline,
+                               const std::string& chain_file) {
+  Diagnostics out = check_frozen(tenant, pipeline, chain_file);
+  Diagnostics tools = check_react_tools(tenant, pipeline, chain_file);
+  out.insert(out.end(), tools.begin(), tools.end());
+  return out;
+}
+
+namespace {
+
+// A tool name must name one tool: the built-in search or one server's tool.
+Diagnostics check_tool_names(const Tenant& tenant) {
+  std::map<std::string, std::string> owner;
+  if (tenant.config.tools.search && tenant.index) owner[kSearchToolName] = "the built-in search";
+  Diagnostics out;
+  const auto& servers = tenant.config.tools.servers;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const std::string where = "tools.servers[" + std::to_string(i) + "]";
+    for (std::size_t j = 0; j < i; ++j) {
+      if (servers[j].name == servers[i].name) {
+        out.push_back({tenant.display_dir + "/tenant.json", 0, where + ".name",
+                       "server name '" + servers[i].name + "' is used twice"});
+      }
+    }
+    for (const std::string& tool : servers[i].allowed_tools) {
+      auto [it, added] = owner.emplace(tool, "server '" + servers[i].name + "'");
+      if (!added) {
+        out.push_back({tenant.display_dir + "/tenant.json", 0, where + ".allowed_tools",
+                       "tool '" + tool + "' is also provided by " + it->second});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_id,
                            const ModelOptions& options) {
   FAPO_RETURN_IF_ERROR(check_tenant_id(tenant_id));
@@ -162,11 +230,14 @@ Result<Tenant> load_tenant(const Workspace& workspace, std::string_view tenant_i
                           tenant.id + "'");
   }
   FAPO_ASSIGN_OR_RETURN(tenant.baseline, load_pipeline(tenant.dir, tenant.display_dir));
-  Diagnostics frozen = check_frozen(tenant, tenant.baseline, tenant.display_dir + "/chain.json");
-  if (!frozen.empty()) return diagnostics_error(frozen);
   if (has_retrieve_step(tenant.baseline) || fs::exists(tenant.dir / "corpus.jsonl")) {
     FAPO_ASSIGN_OR_RETURN(tenant.index, load_index(tenant.dir, tenant.display_dir));
   }
+  Diagnostics rules = check_tool_names(tenant);
+  Diagnostics pipeline_rules =
+      check_tenant_rules(tenant, tenant.baseline, tenant.display_dir + "/chain.json");
+  rules.insert(rules.end(), pipeline_rules.begin(), pipeline_rules.end());
+  if (!rules.empty()) return diagnostics_error(rules);
   auto scorer = make_scorer(tenant.config.scorer, tenant.dir);
   if (!scorer.ok()) return scorer.error().with_context(tenant.display_dir + "/tenant.json");
   tenant.scorer = std::move(*scorer);
@@ -223,7 +294,7 @@ void check_pipeline(const Tenant& tenant, TenantReport& report, const ContextKey
   // Variables that exist in some cases only: the template would fail on the others.
   for (const auto& [key, missing] : keys.missing) {
     for (const StepDef* step : all_steps(tenant.baseline.chain)) {
-      if (step->kind != StepKind::kLlm) continue;
+      if (!has_prompt(*step)) continue;
       for (const TemplateVariable& variable : compiled->prompt(*step).variables()) {
         if (!variable.is_step_output && variable.name == key) {
           report.diagnostics.push_back(

@@ -62,6 +62,15 @@ ProviderConfig task_provider_config(const TaskModelConfig& model);
 Diagnostics check_frozen(const Tenant& tenant, const PipelineConfig& pipeline,
                          const std::string& chain_file);
 
+// Every tool a react step offers is declared in tenant.json "tools" (the built-in search when
+// the tenant has a corpus, or a server's allowed tool).
+Diagnostics check_react_tools(const Tenant& tenant, const PipelineConfig& pipeline,
+                              const std::string& chain_file);
+
+// What every pipeline of the tenant must respect: check_frozen and check_react_tools.
+Diagnostics check_tenant_rules(const Tenant& tenant, const PipelineConfig& pipeline,
+                               const std::string& chain_file);
+
 struct TenantReport {
   std::string tenant_id;
   Diagnostics diagnostics;  // empty = valid

@@ -46,4 +46,11 @@ ScorerResult make_composite_scorer(const ConfigReader& config,
 ScorerResult make_command_scorer(const ConfigReader& config,
                                  const std::filesystem::path& tenant_dir);
 
+// trajectory_scorer.cpp: the tool calls of a react step against expected.tool_calls.
+ScorerResult make_trajectory_scorer(const ConfigReader& config);
+
+// judge_scorer.cpp: an LLM judge grading the output by a rubric (model usage of the judge role).
+ScorerResult make_judge_scorer(const ConfigReader& config,
+                               const std::filesystem::path& tenant_dir);
+
 }  // namespace fapo

@@ -32,6 +32,8 @@ const std::vector<std::pair<std::string, Factory>>& factories() {
       {"instructions", plain(make_instructions_scorer)},
       {"composite", make_composite_scorer},
       {"command", make_command_scorer},
+      {"trajectory", plain(make_trajectory_scorer)},
+      {"judge", make_judge_scorer},
   };
   return kFactories;
 }
@@ -66,6 +68,7 @@ class CompositeScorer : public Scorer {
       if (!part.ok()) return part.error().with_context("component " + component.label);
       total.composite += component.weight * part->composite / total_weight_;
       total.breakdown[component.label] = part->composite;
+      total.judge_usage += part->judge_usage;
       for (const auto& [key, value] : part->breakdown) {
         total.breakdown[component.label + "." + key] = value;
       }

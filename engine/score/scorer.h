@@ -14,12 +14,14 @@
 #include "engine/base/result.h"
 #include "engine/chain/trace.h"
 #include "engine/data/case.h"
+#include "engine/llm/cost.h"
 
 namespace fapo {
 
 struct Score {
   double composite = 0;                     // [0, 100]
   std::map<std::string, double> breakdown;  // named components, each numeric
+  CostTotals judge_usage;                   // what an LLM judge spent scoring this case
 };
 
 class Scorer {

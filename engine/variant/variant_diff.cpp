@@ -17,6 +17,10 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& fields_by_ki
       {"transform", {"max_words", "max_chars"}},
       {"vote", {"n"}},
       {"loop", {"max_iterations"}},
+      // `tools` and `tool_choice` are not here: which tools an agent has is its structure.
+      {"react",
+       {"temperature", "top_p", "max_tokens", "max_iterations", "max_calls_per_iteration",
+        "max_calls", "tool_timeout_s", "max_result_chars", "search_k"}},
   };
   return fields;
 }
@@ -191,7 +195,7 @@ void add_prompt_changes(const PipelineConfig& parent, const PipelineConfig& chil
     if (old != parent.prompts.end() && old->second == text) continue;
     std::string first_step;
     for (const StepDef* step : all_steps(child.chain)) {
-      if (step->kind != StepKind::kLlm || step->prompt != file) continue;
+      if (!has_prompt(*step) || step->prompt != file) continue;
       if (first_step.empty()) first_step = step->id;
       add_unique(diff.edited_steps, step->id);
     }

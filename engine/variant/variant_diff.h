@@ -3,10 +3,13 @@
 //
 //   prompt      only prompt texts of existing files changed
 //   parameter   only parameter fields of existing steps changed (k, n, max_iterations,
-//               temperature, top_p, max_tokens, max_words, max_chars), with the same step
-//               ids, kinds, order and wiring; prompt texts may change too
+//               temperature, top_p, max_tokens, max_words, max_chars, and a react step's
+//               limits: max_calls_per_iteration, max_calls, tool_timeout_s,
+//               max_result_chars, search_k), with the same step ids, kinds, order and
+//               wiring; prompt texts may change too
 //   structural  anything else: steps added, removed or reordered, a kind, a branch, a parse
-//               rule, a query or transform template, the output step, a new prompt file
+//               rule, a query or transform template, the output step, a new prompt file,
+//               a react step's tools or tool_choice
 //
 // The levels are ordered (prompt < parameter < structural); a diff's level is the highest
 // change it contains. Pure functions on values; thread-safe.

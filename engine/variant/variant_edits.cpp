@@ -13,8 +13,9 @@ namespace {
 using nlohmann::json;
 
 constexpr double kMaxIntegral = 1e15;  // beyond every range; keeps the cast below defined
-constexpr const char* kIntegerFields[] = {"k", "n", "max_iterations", "max_tokens", "max_words",
-                                          "max_chars"};
+constexpr const char* kIntegerFields[] = {
+    "k", "n", "max_iterations", "max_tokens", "max_words", "max_chars",
+    "max_calls_per_iteration", "max_calls", "max_result_chars", "search_k"};
 
 bool is_integer_field(const std::string& field) {
   return std::find(std::begin(kIntegerFields), std::end(kIntegerFields), field) !=
@@ -101,7 +102,9 @@ bool is_plain_file_name(const std::string& name) {
 std::set<std::string> referenced_prompts(const ChainDef& chain) {
   std::set<std::string> files;
   for (const StepDef* step : all_steps(chain)) {
-    if (step->kind == StepKind::kLlm) files.insert(step->prompt);
+    if (has_prompt(*step)) {
+      files.insert(step->prompt);
+    }
   }
   return files;
 }
@@ -151,7 +154,7 @@ std::vector<std::string> check_pipeline(const PipelineConfig& pipeline,
                                         const BuildContext& context) {
   std::vector<std::string> problems;
   for (const Diagnostic& frozen :
-       check_frozen(*context.tenant, pipeline, context.display_dir + "/chain.json")) {
+       check_tenant_rules(*context.tenant, pipeline, context.display_dir + "/chain.json")) {
     problems.push_back(frozen.to_string());
   }
   auto compiled = CompiledChain::compile(pipeline, context.display_dir);
