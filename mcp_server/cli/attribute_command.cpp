@@ -42,7 +42,7 @@ std::string confirmation_cell(const json& cluster) {
 }
 
 void print_clusters(const json& report) {
-  std::cout << fmt::format("\n  {:<17} {:<12} {:<17} {:>5} {:>7}  {:<10} {}\n", "class",
+  std::cout << fmt::format("\n  {:<17} {:<12} {:<26} {:>5} {:>7}  {:<10} {}\n", "class",
                            "step", "pattern", "count", "share", "level",
                            report["access"] == "full" ? "examples" : "");
   for (const json& cluster : report["clusters"]) {
@@ -51,10 +51,13 @@ void print_clusters(const json& report) {
       examples = join(cluster["example_case_ids"].get<std::vector<std::string>>(), ", ");
     }
     if (cluster.contains("confirmation")) examples = confirmation_cell(cluster) + "  " + examples;
-    std::cout << fmt::format("  {:<17} {:<12} {:<17} {:>5} {:>6.1f}%  {:<10} {}\n",
+    // Tool clusters read "timeout get-sum": the pattern, then the tool concerned.
+    std::string pattern = cluster["pattern"].get<std::string>();
+    if (cluster.contains("tool")) pattern += " " + cluster["tool"].get<std::string>();
+    std::cout << fmt::format("  {:<17} {:<12} {:<26} {:>5} {:>6.1f}%  {:<10} {}\n",
                              cluster["class"].get<std::string>(),
-                             cluster["step"].get<std::string>(),
-                             cluster["pattern"].get<std::string>(), cluster["count"].get<int>(),
+                             cluster["step"].get<std::string>(), pattern,
+                             cluster["count"].get<int>(),
                              100 * cluster["share"].get<double>(),
                              cluster["level"].get<std::string>(), examples);
   }

@@ -32,7 +32,11 @@ constexpr std::size_t kDefaultConfirmCases = 20;
 
 constexpr std::string_view kDescription =
     "Finds, for each failed case of a run, the step that broke and why, from the case's "
-    "expected values and the step trace: infrastructure, tool_failure, cascade (an empty step "
+    "expected values and the step trace: infrastructure, tool_failure (a tool call of an agent "
+    "step failed: timeout, unknown_tool, invalid_arguments, permission, other, unavailable; "
+    "clustered by kind and tool), tool_use (the agent called the wrong tool, missed a needed "
+    "one, repeated a call, ran out of iterations or calls, or was not offered the tool), "
+    "cascade (an empty step "
     "emptied what followed), retrieval_miss (no retrieved passage holds the evidence), "
     "dropped_evidence (a step had the evidence in its input and lost it), format (the answer "
     "is in the output but the scorer cannot read it), reasoning (the evidence reached the "
@@ -54,9 +58,11 @@ std::string summarize(const json& report) {
   std::string top;
   if (!report["clusters"].empty()) {
     const json& cluster = report["clusters"][0];
-    top = fmt::format(" Largest cluster: {} at step '{}' ({}, {} cases).",
+    const std::string tool =
+        cluster.contains("tool") ? ", tool " + cluster["tool"].get<std::string>() : "";
+    top = fmt::format(" Largest cluster: {} at step '{}' ({}{}, {} cases).",
                       cluster["class"].get<std::string>(), cluster["step"].get<std::string>(),
-                      cluster["pattern"].get<std::string>(), cluster["count"].get<int>());
+                      cluster["pattern"].get<std::string>(), tool, cluster["count"].get<int>());
   }
   return fmt::format("Run {} ({}): {} of {} cases failed.{} Recommended level: {}.",
                      report["run_id"].get<std::string>(), report["split"].get<std::string>(),

@@ -8,6 +8,8 @@
 #include "engine/attribution/clusters.h"
 #include "engine/attribution/confirmation.h"
 #include "engine/attribution/run_attribution.h"
+#include "engine/chain/pipeline.h"
+#include "engine/run/run_store.h"
 #include "tests/test_support.h"
 
 namespace fapo {
@@ -513,6 +515,60 @@ TEST_CASE("lists the tools each react step of a chain offers") {
   auto offered = offered_tools_of(chain);
   REQUIRE(offered.size() == 1);
   CHECK(offered["agent"] == kOffered);
+}
+
+// A tenant whose chain offers only "search", and a stored train run of it.
+std::string store_agent_run(const Workspace& workspace, const std::vector<json>& lines) {
+  const fs::path dir = workspace.tenant_dir("tools");
+  testing::write_text(dir / "chain.json",
+                      R"({"steps": [{"id": "agent", "kind": "react", "prompt": "agent.md",)"
+                      R"( "tools": ["search"]}], "output": "agent"})");
+  testing::write_text(dir / "prompts" / "agent.md", "Answer: ${question}\n");
+  std::string dataset;
+  for (const json& line : lines) {
+    Case item = sum_case(line["case_id"]);
+    dataset += json{{"case_id", item.case_id},
+                    {"context", item.context},
+                    {"expected", item.expected}}.dump() + "\n";
+  }
+  testing::write_text(dir / "dataset.jsonl", dataset);
+  auto pipeline = load_pipeline(dir, "tenants/tools");
+  REQUIRE_MESSAGE(pipeline.ok(), (pipeline.ok() ? "" : pipeline.error().message));
+  RunPlan plan;
+  plan.variant_id = pipeline->content_hash();
+  plan.split = "train";
+  for (const json& line : lines) plan.case_ids.push_back(line["case_id"]);
+  plan.settings = {{"scorer", {{"type", "exact_match"}}}};
+  RunStore store(workspace, "tools");
+  auto writer = store.create(plan);
+  REQUIRE(writer.ok());
+  for (const json& line : lines) REQUIRE(writer->append_result(line).ok());
+  REQUIRE(writer->finish(json::object(), "complete").ok());
+  return writer->plan().run_id;
+}
+
+TEST_CASE("attributing a run reads the tools its react steps offer from the run's chain") {
+  testing::TempDir temp;
+  auto workspace = Workspace::open(temp.path());
+  REQUIRE(workspace.ok());
+  AgentRun run;
+  run.calls.push_back(call(1, "search", {{"query", "sum of 17 and 25"}}));
+  run.results = {"nothing about sums"};
+  run.output = "40";
+  std::vector<json> lines;
+  for (const char* id : {"a1", "a2"}) lines.push_back(react_line(sum_case(id), run));
+  const std::string run_id = store_agent_run(*workspace, lines);
+  auto report = attribute_run(*workspace, "tools", run_id);
+  REQUIRE_MESSAGE(report.ok(), (report.ok() ? "" : report.error().message));
+  REQUIRE(report->attributions.size() == 2);
+  for (const Attribution& attribution : report->attributions) {
+    CHECK(attribution.failure_class == FailureClass::kToolUse);
+    CHECK(attribution.tool_use == ToolUsePattern::kToolNotOffered);
+    CHECK(attribution.tool == "get-sum");
+  }
+  REQUIRE(report->analysis.clusters.size() == 1);
+  CHECK(report->analysis.clusters[0].level == ChangeLevel::kStructural);
+  CHECK(report->analysis.recommended == ChangeLevel::kStructural);
 }
 
 }  // namespace

@@ -112,7 +112,7 @@ TEST_CASE("an unknown step kind is rejected with the list of valid kinds") {
   Diagnostic d = single(embedded("chain.schema.json").check(chain, "chain.json", 0));
   CHECK(d.field == "steps[0].kind");
   CHECK(d.message ==
-        "must be one of 'llm', 'retrieve', 'transform', 'vote', 'loop', got 'retreive' "
+        "must be one of 'llm', 'retrieve', 'transform', 'vote', 'loop', 'react', got 'retreive' "
         "(did you mean 'retrieve'?)");
 }
 

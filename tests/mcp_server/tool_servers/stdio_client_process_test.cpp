@@ -75,7 +75,7 @@ TEST_CASE("the server holds only fds 0 to 2, even ones this process opened witho
   std::string fd_dir = "/proc/" + std::to_string((*client)->pid()) + "/fd";
   // Wait (bounded) for the exec of sleep, after which the fds are the program's.
   int fds = -1;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 500; ++i) {
     std::string comm = read_proc_file("/proc/" + std::to_string((*client)->pid()) + "/comm");
     if (comm.rfind("sleep", 0) == 0) {
       fds = count_entries(fd_dir.c_str());
@@ -83,7 +83,7 @@ TEST_CASE("the server holds only fds 0 to 2, even ones this process opened witho
     }
     std::this_thread::sleep_for(10ms);
   }
-  CHECK(fds == 3);
+  CHECK_MESSAGE(fds == 3, "fds of the server: " << fds);
   (*client)->kill();
   CHECK_FALSE((*client)->running());
   ::close(inheritable);
