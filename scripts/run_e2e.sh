@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of `fapo mcp` with clients nobody here wrote: the official MCP TypeScript SDK
 # (stdio and Streamable HTTP), the guardrails against a misbehaving agent, the MCP Inspector CLI,
-# raw robustness and raw HTTP checks.
+# raw robustness and raw HTTP checks, and the tool_agent example tenant optimised end to end (its
+# agent calls tools of an MCP server from npm that fapo starts).
 #
 #   scripts/run_e2e.sh [path/to/fapo]      (or FAPO_BIN=path/to/fapo scripts/run_e2e.sh)
 #
@@ -25,4 +26,4 @@ fi
 
 node --test --test-concurrency=1 --test-reporter=spec \
   tools.test.mjs guardrails.test.mjs mcp_client.test.mjs inspector_cli.test.mjs robustness.test.mjs \
-  http_raw.test.mjs
+  http_raw.test.mjs tool_agent.test.mjs

@@ -73,7 +73,12 @@ Result<pid_t> spawn(const StdioClientOptions& options, int child_in, int child_o
   sigaddset(&pipe_only, SIGPIPE);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &pipe_only);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.own_process_group) {
+    posix_spawnattr_setpgroup(&attributes, 0);  // a new group led by the server
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attributes, flags);
 
   std::vector<char*> args;
   for (const std::string& arg : options.argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -447,14 +452,21 @@ void StdioClient::close_input() {
   close_fd(from_server_);
 }
 
+void StdioClient::signal_server(int signal) {
+  if (pid_ <= 0) return;
+  // The group id is the server's pid; fall back to the process if the group is gone.
+  if (options_.own_process_group && ::kill(-pid_, signal) == 0) return;
+  ::kill(pid_, signal);
+}
+
 int StdioClient::shutdown() {
   close_input();
   if (pid_ > 0) {
     int status = 0;
     if (!wait_for_exit(options_.exit_grace, status)) {
-      ::kill(pid_, SIGTERM);
+      signal_server(SIGTERM);
       if (!wait_for_exit(options_.terminate_grace, status)) {
-        ::kill(pid_, SIGKILL);
+        signal_server(SIGKILL);
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
       }
@@ -467,7 +479,7 @@ int StdioClient::shutdown() {
 void StdioClient::kill() {
   close_input();
   if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
+  signal_server(SIGKILL);
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }

@@ -55,6 +55,9 @@ struct StdioClientOptions {
   // Lines that are not JSON objects (a server printing its log to stdout) are skipped and
   // counted instead of failing the request that waits.
   bool skip_non_json_lines = false;
+  // Starts the server in a process group of its own, and SIGTERM/SIGKILL go to the whole
+  // group: launchers such as npx or a shell script leave no orphaned grandchild behind.
+  bool own_process_group = false;
 };
 
 // Why the last request failed, for callers that react differently to each (restart a hung
@@ -158,6 +161,8 @@ class StdioClient {
   void handle_other(const nlohmann::json& message);
   bool wait_for_exit(std::chrono::milliseconds grace, int& status);
   void note_exit(int status);
+  // Sends `signal` to the server (and its process group when it has its own).
+  void signal_server(int signal);
 
   StdioClientOptions options_;
   pid_t pid_ = -1;

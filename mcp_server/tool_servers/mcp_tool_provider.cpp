@@ -131,7 +131,12 @@ Result<std::unique_ptr<StdioClient>> McpToolProvider::launch_process(std::vector
   client_options.terminate_grace = options_.terminate_grace;
   client_options.max_line_bytes = options_.max_line_bytes;
   client_options.skip_non_json_lines = true;
+  client_options.own_process_group = true;
   const std::string label = "tool server '" + config_.name + "'";
+  if (!launch_.log_path.empty()) {
+    std::error_code ignored;  // a missing directory makes the start fail, saying so
+    std::filesystem::create_directories(launch_.log_path.parent_path(), ignored);
+  }
   std::uintmax_t log_offset = log_size(launch_.log_path);
   auto started = StdioClient::start(std::move(client_options));
   if (!started.ok()) return started.error().with_context(label + " failed to start");

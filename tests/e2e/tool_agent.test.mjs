@@ -28,6 +28,14 @@ const kToolGuide =
   'When the question already holds the answer, answer without tools.';
 const kAnswerOnly = 'Reply with the answer only: a number or a code, no sentence.';
 
+// Mean and the composite's parts (answer, trajectory and its components, judge).
+function describeRun(run) {
+  const parts = Object.entries(run.summary.breakdown_means)
+    .filter(([key]) => /^\d\.\w+$|trajectory_/.test(key))
+    .map(([key, value]) => `${key.replace(/^1\.trajectory\.trajectory_/, 'trajectory.')} ${round(value)}`);
+  return `mean ${round(run.summary.mean)} (${parts.join(', ')})`;
+}
+
 function agentPrompt(extraLines) {
   return ['System:', 'You are an assistant that can use tools.', ...extraLines, '', 'User:',
           '${question}', ''].join('\n');
@@ -68,9 +76,12 @@ describe('tool_agent optimised through fapo mcp', { skip: !existsSync(kServerScr
     const review = await succeed('review_variant', { tenant_id: kTenant, variant: variant.name });
     assert.notEqual(review.verdict, 'fail', JSON.stringify(review));
     const report = await compareUntilDecided(variant.name);
-    log.push(`${variant.name} (${variant.level}: ${proposal.hypothesis}) ` +
-             `${report.decision} ${JSON.stringify(report.mean_difference)} ` +
-             `interval ${JSON.stringify(report.interval)} p ${report.p_value}`);
+    const delta = (key) => round(report.breakdown_deltas?.[key]?.mean_difference ??
+                                 report.breakdown_deltas?.[key] ?? NaN);
+    log.push(`${variant.name} [${variant.level}] validation ${round(report.means.incumbent)} -> ` +
+             `${round(report.means.candidate)}: ${report.decision}, difference ` +
+             `${round(report.mean_difference)} [${report.interval.map(round).join(', ')}], ` +
+             `p ${report.p_value.toPrecision(2)}; trajectory delta ${delta('1.trajectory')}`);
     return { variant, report };
   }
 
@@ -91,8 +102,7 @@ describe('tool_agent optimised through fapo mcp', { skip: !existsSync(kServerScr
 
   test('baseline, attribution, accepted variants, a rejected one, final test', { timeout: 600_000 }, async () => {
     const baseline = await finishedRun('train', 'baseline');
-    log.push(`baseline train mean ${round(baseline.summary?.mean ?? baseline.mean)} ` +
-             `breakdown ${JSON.stringify(baseline.summary?.breakdown ?? baseline.breakdown)}`);
+    log.push(`baseline train: ${describeRun(baseline)}`);
 
     const attribution = await succeed('attribute', { tenant_id: kTenant, run_id: baseline.run_id });
     log.push(`attribution: ${JSON.stringify(attribution.clusters?.map((c) =>
@@ -120,12 +130,14 @@ describe('tool_agent optimised through fapo mcp', { skip: !existsSync(kServerScr
     assert.equal(noop.report.decision, 'reject');
 
     const best = await finishedRun('train', limits.variant.name);
-    log.push(`best ${limits.variant.name} train mean ${round(best.summary?.mean ?? best.mean)} ` +
-             `breakdown ${JSON.stringify(best.summary?.breakdown ?? best.breakdown)}`);
+    log.push(`best ${limits.variant.name} train: ${describeRun(best)}`);
+    assert.ok(best.summary.mean > baseline.summary.mean + 40);
+    assert.ok(best.summary.breakdown_means['1.trajectory'] > baseline.summary.breakdown_means['1.trajectory']);
 
     const final = await succeed('final_test', { tenant_id: kTenant });
-    log.push(`final_test: ${JSON.stringify(final).slice(0, 600)}`);
-    const history = await succeed('history', { tenant_id: kTenant });
-    assert.equal(history.best?.name ?? history.best_variant, limits.variant.name);
+    assert.equal(final.name, limits.variant.name);
+    assert.equal(final.status, 'sealed');
+    log.push(`final_test ${final.name}: test mean ${round(final.mean)} ± ${round(final.standard_error)} ` +
+             `(${final.cases} cases x ${final.trials} trials), sealed`);
   });
 });

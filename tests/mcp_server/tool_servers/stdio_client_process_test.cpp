@@ -89,6 +89,42 @@ TEST_CASE("the server holds only fds 0 to 2, even ones this process opened witho
   ::close(inheritable);
 }
 
+// True when `pid` no longer runs (gone, or a zombie its new parent has not reaped yet).
+bool has_ended(pid_t pid) {
+  std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+  std::size_t end = stat.rfind(')');
+  return stat.empty() || (end != std::string::npos && end + 2 < stat.size() &&
+                          stat[end + 2] == 'Z');
+}
+
+TEST_CASE("with its own process group, killing the server also ends what it started") {
+  TempDir dir;
+  auto grandchild_file = dir.path() / "grandchild";
+  StdioClientOptions options = script(
+      dir, "sleep 600 &
+echo $! > '" + grandchild_file.string() + "'
+exec sleep 600
+");
+  options.own_process_group = true;
+  auto client = StdioClient::start(options);
+  REQUIRE(client.ok());
+  pid_t grandchild = 0;
+  for (int i = 0; i < 500 && grandchild == 0; ++i) {
+    std::string text = fapo::testing::read_text(grandchild_file);
+    if (!text.empty() && text.back() == '\n') grandchild = std::stoi(text);
+    if (grandchild == 0) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(grandchild > 0);
+  CHECK_FALSE(has_ended(grandchild));
+  (*client)->kill();
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {
+    ended = has_ended(grandchild);
+    if (!ended) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(ended);
+}
+
 TEST_CASE("a write to a server that stops reading ends at the deadline") {
   TempDir dir;
   Census before = take_census();
