@@ -51,8 +51,8 @@ class CorpusSearch : public ToolProvider {
               "search: 'k' must be between 1 and 20, got " + std::to_string(k)};
     }
     auto hits = index_->search(query->get<std::string>(), k);
-    if (hits.empty()) return {"No passage matches the query."};
-    return {format_passages(*index_, hits)};
+    if (hits.empty()) return {"No passage matches the query.", ToolErrorKind::kNone, ""};
+    return {format_passages(*index_, hits), ToolErrorKind::kNone, ""};
   }
 
  private:

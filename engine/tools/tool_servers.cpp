@@ -58,7 +58,8 @@ std::shared_ptr<ToolSet> start_tools(const ToolsConfig& tools,
   for (const ToolServerConfig& server : tools.servers) {
     if (!factory) {
       providers.push_back(std::make_unique<UnavailableServer>(
-          server, "no tool-server client is registered in this program"));
+          server, "tool server '" + server.name + "': no tool-server client is registered in "
+                  "this program"));
       continue;
     }
     starting.push_back(std::async(std::launch::async, [&factory, &server, &launch] {

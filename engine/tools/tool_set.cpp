@@ -36,7 +36,7 @@ ToolSet::ToolSet(std::vector<std::unique_ptr<ToolProvider>> providers)
   for (const auto& provider : providers_) {
     if (auto error = provider->start_error()) {
       for (const std::string& tool : provider->allowed_tools()) {
-        unavailable_.emplace(tool, "tool server '" + provider->name() + "': " + *error);
+        unavailable_.emplace(tool, *error);  // start_error() names the server
       }
       continue;
     }

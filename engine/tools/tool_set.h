@@ -56,7 +56,8 @@ class ToolProvider {
   virtual const std::string& name() const = 0;
   // The tools it offers, as listed when it started (only the tenant's allowed tools).
   virtual const std::vector<ToolDefinition>& tools() const = 0;
-  // Why the provider has no tools (the server failed to start or to list them), or nullopt.
+  // Why the provider has no tools (the server failed to start or to list them), naming the
+  // server, or nullopt.
   virtual std::optional<std::string> start_error() const { return std::nullopt; }
   // The tool names the tenant allowed from this provider (what tools() holds once started);
   // names the tools a failed start made unavailable.

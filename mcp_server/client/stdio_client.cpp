@@ -91,8 +91,7 @@ Result<pid_t> spawn(const StdioClientOptions& options, int child_in, int child_o
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) {
-    return make_error(ErrorCode::kIo, "cannot start " + options.argv[0] + ": " +
-                                          std::strerror(rc));
+    return make_error(ErrorCode::kIo, "cannot start " + options.argv[0] + ": " + std::strerror(rc));
   }
   return pid;
 }
@@ -218,8 +217,9 @@ Status StdioClient::write_line(const std::string& line, TimePoint deadline) {
     auto ready = wait_ready(to_server_, POLLOUT, deadline);
     if (!ready.ok() || *ready == 0) {
       stopped = ready.ok() ? fail(RequestFailure::kTimeout,
-                                  make_error(ErrorCode::kIo, "the MCP server stopped reading its "
-                                                             "input"))
+                                  make_error(ErrorCode::kIo,
+                                             "the MCP server stopped reading its "
+                                             "input"))
                            : ready.error();
       break;
     }
@@ -243,9 +243,8 @@ Result<std::optional<std::string>> StdioClient::read_line(TimePoint deadline) {
     return fail(RequestFailure::kExited,
                 make_error(ErrorCode::kIo, "the MCP server's output is closed"));
   }
-  const std::string too_long =
-      "the MCP server sent a line longer than " + std::to_string(options_.max_line_bytes) +
-      " bytes";
+  const std::string too_long = "the MCP server sent a line longer than " +
+                               std::to_string(options_.max_line_bytes) + " bytes";
   while (true) {
     if (dropping_line_) {
       std::size_t end = buffer_.find('\n');
@@ -345,8 +344,10 @@ Result<json> StdioClient::request(const std::string& method, json params,
         continue;
       }
       return fail(RequestFailure::kNotJson,
-                  make_error(ErrorCode::kIo, "the MCP server wrote a line that is not a JSON "
-                                             "object: " + (*line)->substr(0, 200)));
+                  make_error(ErrorCode::kIo,
+                             "the MCP server wrote a line that is not a JSON "
+                             "object: " +
+                                 (*line)->substr(0, 200)));
     }
     if (!reply.contains("id") || reply.contains("method") || reply["id"] != json(id)) {
       handle_other(reply);
@@ -355,14 +356,14 @@ Result<json> StdioClient::request(const std::string& method, json params,
     if (reply.contains("error")) {
       const json& error = reply["error"];
       json code = error.is_object() ? error.value("code", json(0)) : json(0);
-      std::string text = error.is_object() && error.contains("message") &&
-                                 error["message"].is_string()
-                             ? error["message"].get<std::string>()
-                             : std::string("(no message)");
-      Error failed = fail(RequestFailure::kRpcError,
-                          make_error(ErrorCode::kInvalidInput,
-                                     "the MCP server answered " + method + " with error " +
-                                         code.dump() + ": " + text));
+      std::string text =
+          error.is_object() && error.contains("message") && error["message"].is_string()
+              ? error["message"].get<std::string>()
+              : std::string("(no message)");
+      Error failed = fail(
+          RequestFailure::kRpcError,
+          make_error(ErrorCode::kInvalidInput, "the MCP server answered " + method +
+                                                   " with error " + code.dump() + ": " + text));
       failure_.rpc_code = code.is_number_integer() ? code.get<long long>() : 0;
       failure_.rpc_message = text;
       return failed;
@@ -398,8 +399,8 @@ Result<std::vector<json>> StdioClient::list_tools(
   // A server that keeps handing out cursors is broken; stop rather than loop for ever.
   for (int page = 0; page < 100; ++page) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    FAPO_ASSIGN_OR_RETURN(json result,
-                          request("tools/list", params, std::max(left, std::chrono::milliseconds(1))));
+    FAPO_ASSIGN_OR_RETURN(
+        json result, request("tools/list", params, std::max(left, std::chrono::milliseconds(1))));
     if (!result.contains("tools") || !result["tools"].is_array()) {
       return make_error(ErrorCode::kIo, "the MCP server's tools/list result has no tools array");
     }
@@ -411,8 +412,8 @@ Result<std::vector<json>> StdioClient::list_tools(
 }
 
 Result<ToolCallResult> StdioClient::call_tool(const std::string& name, const json& arguments,
-                                          std::optional<std::string> progress_token,
-                                          std::optional<std::chrono::milliseconds> timeout) {
+                                              std::optional<std::string> progress_token,
+                                              std::optional<std::chrono::milliseconds> timeout) {
   json params{{"name", name}, {"arguments", arguments}};
   if (progress_token) params["_meta"] = {{"progressToken", *progress_token}};
   FAPO_ASSIGN_OR_RETURN(json result, request("tools/call", std::move(params), timeout));

@@ -26,11 +26,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/base/result.h"
 
@@ -83,9 +82,9 @@ struct RequestFailureDetail {
 // (arguments it refused, work it could not do), with `text` saying why.
 struct ToolCallResult {
   bool is_error = false;
-  std::string text;                 // the text content blocks, joined by newlines
-  nlohmann::json structured;        // structuredContent, or null
-  nlohmann::json raw;               // the whole result object
+  std::string text;           // the text content blocks, joined by newlines
+  nlohmann::json structured;  // structuredContent, or null
+  nlohmann::json raw;         // the whole result object
 };
 
 class StdioClient {
@@ -123,8 +122,8 @@ class StdioClient {
       std::optional<std::chrono::milliseconds> timeout = {});
   // tools/call. With a progress token, the server may send notifications/progress for it.
   Result<ToolCallResult> call_tool(const std::string& name, const nlohmann::json& arguments,
-                               std::optional<std::string> progress_token = {},
-                               std::optional<std::chrono::milliseconds> timeout = {});
+                                   std::optional<std::string> progress_token = {},
+                                   std::optional<std::chrono::milliseconds> timeout = {});
 
   // How the last request() (or a call built on it) failed; kind kNone after a success.
   const RequestFailureDetail& last_failure() const { return failure_; }
@@ -166,11 +165,11 @@ class StdioClient {
 
   StdioClientOptions options_;
   pid_t pid_ = -1;
-  int to_server_ = -1;    // the server's stdin
-  int from_server_ = -1;  // the server's stdout
-  std::string buffer_;    // bytes read but not yet split into lines
-  std::size_t scanned_ = 0;        // buffer_ holds no newline before this offset
-  bool dropping_line_ = false;     // skipping the rest of a line that was too long
+  int to_server_ = -1;          // the server's stdin
+  int from_server_ = -1;        // the server's stdout
+  std::string buffer_;          // bytes read but not yet split into lines
+  std::size_t scanned_ = 0;     // buffer_ holds no newline before this offset
+  bool dropping_line_ = false;  // skipping the rest of a line that was too long
   long long next_id_ = 1;
   int exit_status_ = -1;
   NotificationHandler on_notification_;

@@ -51,19 +51,18 @@ class ScopeExit {
 McpToolProvider::McpToolProvider(ToolServerConfig config, ToolServerLaunch launch,
                                  McpToolServerOptions options)
     : config_(std::move(config)), launch_(std::move(launch)), options_(options) {
-  std::size_t count = config_.sharing == "per_worker"
-                          ? static_cast<std::size_t>(std::max(1, launch_.workers))
-                          : 1;
+  std::size_t count =
+      config_.sharing == "per_worker" ? static_cast<std::size_t>(std::max(1, launch_.workers)) : 1;
   slots_.resize(count);
   idle_.assign(count, true);
   try {
     auto command = resolve_server_command(config_, launch_);
-    if (!command.ok()) {
+    if (command.ok()) {
+      command_ = std::move(*command);
+      start_first_process();
+    } else {
       start_error_ = command.error().message;
-      return;
     }
-    command_ = std::move(*command);
-    start_first_process();
   } catch (const std::exception& thrown) {
     start_error_ = "tool server '" + config_.name + "' failed to start: " + thrown.what();
   }
@@ -94,13 +93,13 @@ void McpToolProvider::start_first_process() {
     std::vector<std::string> names;
     for (const json& tool : listed) names.push_back(tool.value("name", std::string("?")));
     start_error_ = "tool server '" + config_.name + "' offers none of the allowed tools (" +
-                   join(config_.allowed_tools, ", ") + "); it lists: " +
-                   (names.empty() ? std::string("no tools") : join(names, ", "));
+                   join(config_.allowed_tools, ", ") +
+                   "); it lists: " + (names.empty() ? std::string("no tools") : join(names, ", "));
     stop_process(first, *start_error_, /*kill=*/false);
     return;
   }
-  spdlog::info("tool server '{}' started (pid {}): {} tool(s)", config_.name,
-               first.client->pid(), tools_.size());
+  spdlog::info("tool server '{}' started (pid {}): {} tool(s)", config_.name, first.client->pid(),
+               tools_.size());
 }
 
 void McpToolProvider::keep_allowed_tools(const std::vector<json>& listed) {
@@ -172,8 +171,8 @@ std::optional<ToolResult> McpToolProvider::ensure_running(Slot& slot) {
                          " restarts (last failure: " + slot.stop_reason + ")");
     }
     ++slot.restarts;
-    spdlog::warn("{}: restarting ({} of {}) after: {}", label, slot.restarts,
-                 config_.max_restarts, slot.stop_reason);
+    spdlog::warn("{}: restarting ({} of {}) after: {}", label, slot.restarts, config_.max_restarts,
+                 slot.stop_reason);
   }
   slot.ever_started = true;
   auto started = launch_process(nullptr);
@@ -200,10 +199,9 @@ ToolResult McpToolProvider::call(const std::string& tool, const json& arguments,
     return failure(ToolErrorKind::kOther, "error: tool '" + tool + "' is unavailable",
                    *start_error_);
   }
-  bool offered = std::any_of(tools_.begin(), tools_.end(),
-                             [&](const ToolDefinition& definition) {
-                               return definition.name == tool;
-                             });
+  bool offered = std::any_of(tools_.begin(), tools_.end(), [&](const ToolDefinition& definition) {
+    return definition.name == tool;
+  });
   if (!offered) {
     return failure(ToolErrorKind::kUnknownTool, "error: unknown tool '" + tool + "'",
                    label + " does not offer tool '" + tool + "'");
@@ -217,8 +215,8 @@ ToolResult McpToolProvider::call(const std::string& tool, const json& arguments,
     }
     return failure(ToolErrorKind::kTimeout,
                    "error: tool '" + tool + "' did not answer within " + describe_wait(timeout),
-                   label + " was busy with other calls for " + describe_wait(timeout) +
-                       "; '" + tool + "' was not called");
+                   label + " was busy with other calls for " + describe_wait(timeout) + "; '" +
+                       tool + "' was not called");
   }
   ScopeExit lease([this, slot = *index] { give_back(slot); });
   try {
@@ -273,7 +271,8 @@ ToolResult McpToolProvider::failed_call(Slot& slot, const std::string& tool, con
                    /*kill=*/true);
       return failure(ToolErrorKind::kTimeout,
                      "error: tool '" + tool + "' did not answer within " + describe_wait(timeout),
-                     label + ": tool '" + tool + "' did not answer within " + describe_wait(timeout) +
+                     label + ": tool '" + tool + "' did not answer within " +
+                         describe_wait(timeout) +
                          "; the server was stopped and restarts on the next call");
     case RequestFailure::kCancelled:
       return failure(ToolErrorKind::kOther, "error: the call was cancelled",

@@ -34,9 +34,9 @@ namespace fapo::mcp {
 
 // Limits with defaults that suit real servers; tests shrink them.
 struct McpToolServerOptions {
-  std::size_t max_line_bytes = 16 * 1024 * 1024;  // a longer reply fails its call
-  std::size_t max_result_bytes = 1024 * 1024;     // result text kept (the rest is cut, noted)
-  std::chrono::milliseconds exit_grace{2'000};      // stopping: after stdin closes, then SIGTERM
+  std::size_t max_line_bytes = 16 * 1024 * 1024;     // a longer reply fails its call
+  std::size_t max_result_bytes = 1024 * 1024;        // result text kept (the rest is cut, noted)
+  std::chrono::milliseconds exit_grace{2'000};       // stopping: after stdin closes, then SIGTERM
   std::chrono::milliseconds terminate_grace{2'000};  // after SIGTERM, then SIGKILL
 };
 

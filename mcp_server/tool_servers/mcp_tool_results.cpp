@@ -83,9 +83,12 @@ bool contains_any(const std::string& lower, const std::vector<std::string_view>&
 // not about something the tool looked for ("record not found" stays a plain failure).
 bool says_tool_unknown(const std::string& text) {
   static const std::vector<std::vector<std::string_view>> kPhrases = {
-      {"unknown", "tool"},        {"no", "such", "tool"},
-      {"tool", "not", "found"},   {"tool", "*", "not", "found"},
-      {"tool", "does", "not", "exist"}, {"tool", "*", "does", "not", "exist"},
+      {"unknown", "tool"},
+      {"no", "such", "tool"},
+      {"tool", "not", "found"},
+      {"tool", "*", "not", "found"},
+      {"tool", "does", "not", "exist"},
+      {"tool", "*", "does", "not", "exist"},
       {"tool", "*", "is", "not", "registered"}};
   return has_phrase(words_of(text), kPhrases);
 }

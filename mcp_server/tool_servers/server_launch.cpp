@@ -48,8 +48,8 @@ Result<fs::path> resolve_on_path(const ToolServerConfig& config, const std::stri
     fs::path candidate = (dir.is_absolute() ? dir : tenant_dir / dir) / config.command;
     if (is_executable_file(candidate)) return candidate.lexically_normal();
   }
-  return make_error(ErrorCode::kNotFound, server_label(config) + ": no program '" +
-                                              config.command + "' on PATH");
+  return make_error(ErrorCode::kNotFound,
+                    server_label(config) + ": no program '" + config.command + "' on PATH");
 }
 
 }  // namespace
@@ -79,8 +79,10 @@ Result<ServerCommand> resolve_server_command(const ToolServerConfig& config,
     FAPO_ASSIGN_OR_RETURN(program, resolve_in_tenant(config, tenant_dir));
     if (!is_executable_file(program)) {
       return make_error(ErrorCode::kNotFound, server_label(config) + ": command '" +
-                                                  config.command + "' is not an executable "
-                                                  "file (" + program.string() + ")");
+                                                  config.command +
+                                                  "' is not an executable "
+                                                  "file (" +
+                                                  program.string() + ")");
     }
   } else {
     auto path_value = command.env.find("PATH");
@@ -102,8 +104,8 @@ std::uintmax_t log_size(const std::filesystem::path& log) {
   return error ? 0 : size;
 }
 
-std::string log_tail(const std::filesystem::path& log, std::uintmax_t offset,
-                     std::size_t max_bytes, const std::map<std::string, std::string>& masked) {
+std::string log_tail(const std::filesystem::path& log, std::uintmax_t offset, std::size_t max_bytes,
+                     const std::map<std::string, std::string>& masked) {
   std::uintmax_t size = log_size(log);
   if (size <= offset) return "";
   // Read a little more than kept, so a value cut in half at the start is still masked whole.

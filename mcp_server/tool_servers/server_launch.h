@@ -19,9 +19,9 @@
 namespace fapo::mcp {
 
 struct ServerCommand {
-  std::vector<std::string> argv;            // argv[0] is an absolute path
-  std::map<std::string, std::string> env;   // the server's whole environment
-  std::filesystem::path working_dir;        // the tenant directory, absolute
+  std::vector<std::string> argv;           // argv[0] is an absolute path
+  std::map<std::string, std::string> env;  // the server's whole environment
+  std::filesystem::path working_dir;       // the tenant directory, absolute
 };
 
 // PATH, HOME and LANG of this process (those that are set), then config.env, which may
@@ -40,7 +40,7 @@ std::uintmax_t log_size(const std::filesystem::path& log);
 // The last `max_bytes` a server wrote to `log` after `offset`, on one line ("a / b"), with
 // every value of `masked` (the configured environment) that has 4 or more characters replaced
 // by "***". Empty when there is nothing (or no log).
-std::string log_tail(const std::filesystem::path& log, std::uintmax_t offset,
-                     std::size_t max_bytes, const std::map<std::string, std::string>& masked);
+std::string log_tail(const std::filesystem::path& log, std::uintmax_t offset, std::size_t max_bytes,
+                     const std::map<std::string, std::string>& masked);
 
 }  // namespace fapo::mcp

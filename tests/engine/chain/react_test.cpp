@@ -112,7 +112,7 @@ class BrokenProvider final : public ToolProvider {
  public:
   const std::string& name() const override { return name_; }
   const std::vector<ToolDefinition>& tools() const override { return tools_; }
-  std::optional<std::string> start_error() const override { return "it crashed"; }
+  std::optional<std::string> start_error() const override { return "tool server 'srv': it crashed"; }
   std::vector<std::string> allowed_tools() const override { return {"broken"}; }
   ToolResult call(const std::string&, const json&, std::chrono::milliseconds,
                   const ToolCallContext&) override {

@@ -11,8 +11,8 @@
 namespace fapo::mcp {
 namespace {
 
-using nlohmann::json;
 using fapo::testing::TempDir;
+using nlohmann::json;
 using namespace fapo::mcp::testing;
 using namespace std::chrono_literals;
 

@@ -19,8 +19,8 @@
 namespace fapo::mcp {
 namespace {
 
-using nlohmann::json;
 using fapo::testing::TempDir;
+using nlohmann::json;
 using namespace fapo::mcp::testing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -135,7 +135,8 @@ TEST_CASE("a command that cannot be found or leaves the tenant directory fails t
 TEST_CASE("a relative command runs in the tenant directory with only the minimal environment") {
   TempDir dir;
   auto script = dir.path() / "bin" / "server.sh";
-  fapo::testing::write_text(script, "#!/bin/sh\nexec python3 '" + fake_server_path() + "' \"$@\"\n");
+  fapo::testing::write_text(script,
+                            "#!/bin/sh\nexec python3 '" + fake_server_path() + "' \"$@\"\n");
   ::chmod(script.c_str(), 0755);
   ::setenv("FAPO_TEST_PROVIDER_KEY", "sk-must-not-leak", 1);
   Census before = take_census();
@@ -158,8 +159,8 @@ TEST_CASE("a relative command runs in the tenant directory with only the minimal
     // version manager may add their own variables).
     for (char** entry = environ; *entry != nullptr; ++entry) {
       std::string name(*entry, std::strchr(*entry, '=') - *entry);
-      if (name == "PATH" || name == "HOME" || name == "LANG" || name == "PWD" ||
-          name == "SHLVL" || name == "_" || name.rfind("PYENV", 0) == 0) {
+      if (name == "PATH" || name == "HOME" || name == "LANG" || name == "PWD" || name == "SHLVL" ||
+          name == "_" || name.rfind("PYENV", 0) == 0) {
         continue;
       }
       CHECK_MESSAGE(!env.contains(name), name);
@@ -208,8 +209,7 @@ TEST_CASE("a crash during a call is reported and the next call runs on a restart
   TempDir dir;
   Census before = take_census();
   {
-    McpToolProvider provider(fake_config({"--crash-on-call", "2"}), launch_in(dir),
-                             fast_options());
+    McpToolProvider provider(fake_config({"--crash-on-call", "2"}), launch_in(dir), fast_options());
     REQUIRE_FALSE(provider.start_error());
     ToolResult first = call(provider, "pid");
     REQUIRE(first.ok());
@@ -254,8 +254,7 @@ TEST_CASE("a hung call times out, the server is killed, and the next call recove
   TempDir dir;
   Census before = take_census();
   {
-    McpToolProvider provider(fake_config({"--hang-on-call", "2"}), launch_in(dir),
-                             fast_options());
+    McpToolProvider provider(fake_config({"--hang-on-call", "2"}), launch_in(dir), fast_options());
     REQUIRE_FALSE(provider.start_error());
     REQUIRE(call(provider, "lookup", {{"key", "a"}}).ok());
     auto started = Clock::now();

@@ -22,8 +22,9 @@ TEST_CASE("an MCP tool becomes a definition without $schema and with an object s
   CHECK(bare.parameters == json{{"type", "object"}});
   CHECK(to_tool_definition({{"name", "odd"}, {"inputSchema", "nonsense"}}).parameters ==
         json{{"type", "object"}});
-  CHECK(to_tool_definition({{"name", "typeless"}, {"inputSchema", {{"properties", json::object()}}}})
-            .parameters["type"] == "object");
+  CHECK(
+      to_tool_definition({{"name", "typeless"}, {"inputSchema", {{"properties", json::object()}}}})
+          .parameters["type"] == "object");
 }
 
 TEST_CASE("content renders text blocks, placeholders, embedded text and structured content") {
@@ -37,8 +38,8 @@ TEST_CASE("content renders text blocks, placeholders, embedded text and structur
       "structuredContent": {"ignored": true}})");
   CHECK(render_tool_content(result, 1000) ==
         "first\n[image: image/png]\nembedded\n[resource: file:///b.bin]\n[video content]\nlast");
-  CHECK(render_tool_content(json::parse(R"({"content": [], "structuredContent": {"n": 1}})"), 100) ==
-        R"({"n":1})");
+  CHECK(render_tool_content(json::parse(R"({"content": [], "structuredContent": {"n": 1}})"),
+                            100) == R"({"n":1})");
   CHECK(render_tool_content(json::object(), 100).empty());
 }
 
@@ -50,7 +51,8 @@ TEST_CASE("content over the limit is cut on a character boundary with a note") {
   CHECK(cut == std::string(9, 'a') + "\n[cut: the tool returned 11 bytes; the first 9 are kept]");
 }
 
-TEST_CASE("an isError text says whether the tool was unknown, the arguments bad, or access denied") {
+TEST_CASE(
+    "an isError text says whether the tool was unknown, the arguments bad, or access denied") {
   CHECK(classify_tool_error_text("Unknown tool: lookup") == ToolErrorKind::kUnknownTool);
   CHECK(classify_tool_error_text("MCP error -32602: Tool nope not found") ==
         ToolErrorKind::kUnknownTool);

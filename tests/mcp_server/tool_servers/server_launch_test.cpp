@@ -80,8 +80,8 @@ TEST_CASE("a relative command is resolved in the tenant directory and must stay 
 TEST_CASE("an absolute command is taken as written and a bare name is looked up on PATH") {
   TempDir dir;
   write_program(dir.path() / "tools" / "my-server");
-  auto absolute = resolve_server_command(server((dir.path() / "tools" / "my-server").string()),
-                                         tenant(dir));
+  auto absolute =
+      resolve_server_command(server((dir.path() / "tools" / "my-server").string()), tenant(dir));
   REQUIRE(absolute.ok());
   CHECK(absolute->argv[0] == (dir.path() / "tools" / "my-server").string());
 
@@ -109,7 +109,8 @@ TEST_CASE("the log tail starts at the offset, joins lines and masks declared val
   fapo::testing::write_text(log, "old line from another start\n");
   auto offset = log_size(log);
   CHECK(offset > 0);
-  fapo::testing::write_text(log, "old line from another start\nstarting\n\nfailed: key=sk-123456 x\n");
+  fapo::testing::write_text(log,
+                            "old line from another start\nstarting\n\nfailed: key=sk-123456 x\n");
   CHECK(log_tail(log, offset, 1000, {{"KEY", "sk-123456"}, {"SHORT", "x"}}) ==
         "starting / failed: key=*** x");
   CHECK(log_tail(log, offset, 6, {}) == "456 x");

@@ -1,8 +1,6 @@
 // The StdioClient features tool servers rely on: an exact environment and working directory,
 // children holding only fds 0-2, writes and waits that honour deadlines and cancellation, and
 // a too-long line that fails one request without desynchronising the next.
-#include "mcp_server/client/stdio_client.h"
-
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,13 +11,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "mcp_server/client/stdio_client.h"
 #include "tests/mcp_server/tool_servers/tool_server_test_support.h"
 
 namespace fapo::mcp {
 namespace {
 
-using nlohmann::json;
 using fapo::testing::TempDir;
+using nlohmann::json;
 using namespace fapo::mcp::testing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -93,18 +92,15 @@ TEST_CASE("the server holds only fds 0 to 2, even ones this process opened witho
 bool has_ended(pid_t pid) {
   std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   std::size_t end = stat.rfind(')');
-  return stat.empty() || (end != std::string::npos && end + 2 < stat.size() &&
-                          stat[end + 2] == 'Z');
+  return stat.empty() ||
+         (end != std::string::npos && end + 2 < stat.size() && stat[end + 2] == 'Z');
 }
 
 TEST_CASE("with its own process group, killing the server also ends what it started") {
   TempDir dir;
   auto grandchild_file = dir.path() / "grandchild";
-  StdioClientOptions options = script(
-      dir, "sleep 600 &
-echo $! > '" + grandchild_file.string() + "'
-exec sleep 600
-");
+  StdioClientOptions options =
+      script(dir, "sleep 600 &\necho $! > '" + grandchild_file.string() + "'\nexec sleep 600\n");
   options.own_process_group = true;
   auto client = StdioClient::start(options);
   REQUIRE(client.ok());
@@ -171,11 +167,12 @@ TEST_CASE("a line over max_line_bytes fails its request and the next reply still
   Census before = take_census();
   {
     StdioClientOptions options =
-        script(dir, "read first\n"
-                    "head -c 300000 /dev/zero | tr '\\000' x\necho\n"
-                    "read second\n"
-                    "echo '{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"ok\":true}}'\n"
-                    "read rest\n");
+        script(dir,
+               "read first\n"
+               "head -c 300000 /dev/zero | tr '\\000' x\necho\n"
+               "read second\n"
+               "echo '{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"ok\":true}}'\n"
+               "read rest\n");
     options.max_line_bytes = 1000;
     auto client = StdioClient::start(options);
     REQUIRE(client.ok());
@@ -194,8 +191,9 @@ TEST_CASE("a line over max_line_bytes fails its request and the next reply still
 TEST_CASE("lines that are not JSON objects are skipped and counted when asked") {
   TempDir dir;
   StdioClientOptions options =
-      script(dir, "read first\necho 'starting up...'\necho '[1,2]'\n"
-                  "echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}'\nread rest\n");
+      script(dir,
+             "read first\necho 'starting up...'\necho '[1,2]'\n"
+             "echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}'\nread rest\n");
   options.skip_non_json_lines = true;
   auto client = StdioClient::start(options);
   REQUIRE(client.ok());
@@ -207,9 +205,10 @@ TEST_CASE("lines that are not JSON objects are skipped and counted when asked") 
 TEST_CASE("a JSON-RPC error reply records its code and message") {
   TempDir dir;
   auto client = StdioClient::start(script(
-      dir, "read first\n"
-           "echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":\"bad\"}}'\n"
-           "read rest\n"));
+      dir,
+      "read first\n"
+      "echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":\"bad\"}}'\n"
+      "read rest\n"));
   REQUIRE(client.ok());
   auto result = (*client)->request("tools/call", json::object(), 5s);
   REQUIRE_FALSE(result.ok());
