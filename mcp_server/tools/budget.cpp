@@ -66,6 +66,10 @@ std::string summary_text(const std::string& tenant_id, const BudgetState& state,
       state.validation_comparisons_left == 1 ? "" : "s", state.variants_left,
       state.variants_left == 1 ? "" : "s", state.validation_evaluations_left,
       state.validation_evaluations_left == 1 ? "" : "s");
+  if (state.judge_calls_spent > 0) {
+    text += fmt::format(" The LLM judge (judge role) made {} of {} calls.", state.judge_calls_spent,
+                        state.caps.judge_calls);
+  }
   if (!warnings.empty()) text += " Warning: " + warnings.front() + ".";
   return text;
 }

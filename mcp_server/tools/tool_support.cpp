@@ -29,6 +29,7 @@ json summary_json(const RunSummary& summary, const std::string& split) {
            {"scored", summary.scored},
            {"infrastructure_failures", summary.infrastructure_failures},
            {"scorer_failures", summary.scorer_failures},
+           {"judge_fallbacks", summary.judge_fallbacks},
            {"model_provider", summary.model_provider},
            {"simulated", summary.model_provider == "sim"},
            {"model_calls", summary.model_calls},
