@@ -21,7 +21,7 @@ namespace fapo {
 struct Score {
   double composite = 0;                     // [0, 100]
   std::map<std::string, double> breakdown;  // named components, each numeric
-  CostTotals judge_usage;                   // what an LLM judge spent scoring this case
+  CostTotals judge_usage = {};              // what an LLM judge spent scoring this case
 };
 
 class Scorer {
