@@ -87,6 +87,7 @@ ToolsConfig tools_from(const json& doc) {
       read(item, "command", server.command);
       read(item, "args", server.args);
       read(item, "env", server.env);
+      read(item, "pass_env", server.pass_env);
       read(item, "allowed_tools", server.allowed_tools);
       read(item, "sharing", server.sharing);
       read(item, "startup_timeout_s", server.startup_timeout_s);
@@ -104,6 +105,7 @@ json to_json(const ToolsConfig& config) {
                        {"command", server.command},
                        {"args", server.args},
                        {"env", server.env},
+                       {"pass_env", server.pass_env},
                        {"allowed_tools", server.allowed_tools},
                        {"sharing", server.sharing},
                        {"startup_timeout_s", server.startup_timeout_s},

@@ -95,6 +95,9 @@ struct ToolServerConfig {
   // Added to a minimal environment (PATH, HOME, LANG): the server sees no other variable, so
   // API keys of the task model never reach it.
   std::map<std::string, std::string> env;
+  // Variables passed through from fapo's own environment by name (a key the server needs), so
+  // their values are never written in tenant files; a missing one fails the server's start.
+  std::vector<std::string> pass_env;
   std::vector<std::string> allowed_tools;  // the only tools of the server a chain may offer
   std::string sharing = "shared";  // "shared": one process for every case; "per_worker"
   double startup_timeout_s = 30;   // start, initialize and list tools

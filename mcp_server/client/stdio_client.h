@@ -8,23 +8,21 @@
 // client offers no sampling, roots or elicitation); replies to earlier requests that timed out
 // are dropped. The server's stderr goes to a log file or /dev/null, never to our stdout.
 //
-// Every descriptor the client opens is close-on-exec and the child starts with only fds 0-2, so
-// servers started from several threads never inherit each other's pipes. Writes and reads both
-// honour the request's deadline (the server's stdin is non-blocking on our side), so a server
-// that stops reading cannot hang the caller. A line longer than max_line_bytes fails the request
-// that waited for it and the rest of that line is dropped, which keeps later replies in step.
+// The process itself (spawning, fd hygiene, process group, stopping) is a StdioProcess, shared
+// with MultiplexedClient. Writes and reads both honour the request's deadline, so a server that
+// stops reading cannot hang the caller. A line longer than max_line_bytes fails the request that
+// waited for it and the rest of that line is dropped, which keeps later replies in step.
 //
-// Not thread-safe: one thread owns a client. The destructor shuts the server down (stdin
-// closed, then SIGTERM and SIGKILL after the grace periods) and reaps it, so no zombie is left.
+// Not thread-safe: one thread owns a client (MultiplexedClient is the thread-safe one). The
+// destructor shuts the server down (stdin closed, then SIGTERM and SIGKILL after the grace
+// periods) and reaps it, so no zombie is left.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -32,60 +30,11 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "mcp_server/client/client_messages.h"
+#include "mcp_server/client/line_buffer.h"
+#include "mcp_server/client/stdio_process.h"
 
 namespace fapo::mcp {
-
-struct StdioClientOptions {
-  // argv[0] is the program's path (no PATH lookup), relative to this process's directory.
-  std::vector<std::string> argv;
-  // The server's whole environment; nullopt: this process's environment.
-  std::optional<std::map<std::string, std::string>> env;
-  // The server's working directory; empty: this process's.
-  std::filesystem::path working_dir;
-  // Where the server's stderr goes (appended); empty discards it.
-  std::filesystem::path stderr_path;
-  // Longest wait for one reply unless a request names its own.
-  std::chrono::milliseconds reply_timeout{60'000};
-  // After stdin closes, how long the server may take to exit before SIGTERM, and after
-  // SIGTERM before SIGKILL.
-  std::chrono::milliseconds exit_grace{5'000};
-  std::chrono::milliseconds terminate_grace{2'000};
-  std::size_t max_line_bytes = 16 * 1024 * 1024;
-  // Lines that are not JSON objects (a server printing its log to stdout) are skipped and
-  // counted instead of failing the request that waits.
-  bool skip_non_json_lines = false;
-  // Starts the server in a process group of its own, and SIGTERM/SIGKILL go to the whole
-  // group: launchers such as npx or a shell script leave no orphaned grandchild behind.
-  bool own_process_group = false;
-};
-
-// Why the last request failed, for callers that react differently to each (restart a hung
-// server, classify a JSON-RPC error) without reading messages.
-enum class RequestFailure {
-  kNone,         // the last request succeeded
-  kRpcError,     // the server answered with a JSON-RPC error (code and message below)
-  kTimeout,      // no reply (or the request could not be sent) before the deadline
-  kCancelled,    // the cancel flag was raised while waiting
-  kExited,       // the server closed its output or its input: it exited or is exiting
-  kLineTooLong,  // a line exceeded max_line_bytes; it is dropped, the stream stays in step
-  kNotJson,      // a line that is not a JSON object (when such lines are not skipped)
-  kIo,           // the pipes failed otherwise
-};
-
-struct RequestFailureDetail {
-  RequestFailure kind = RequestFailure::kNone;
-  long long rpc_code = 0;   // kRpcError only
-  std::string rpc_message;  // kRpcError only
-};
-
-// The outcome of a tools/call that reached the tool: `is_error` is the tool's own verdict
-// (arguments it refused, work it could not do), with `text` saying why.
-struct ToolCallResult {
-  bool is_error = false;
-  std::string text;           // the text content blocks, joined by newlines
-  nlohmann::json structured;  // structuredContent, or null
-  nlohmann::json raw;         // the whole result object
-};
 
 class StdioClient {
  public:
@@ -139,39 +88,28 @@ class StdioClient {
   // Kills the server at once (SIGKILL) and reaps it: for a server that stopped answering.
   void kill();
 
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return process_.pid(); }
+  bool running() const { return process_.running(); }
 
  private:
-  StdioClient(StdioClientOptions options, pid_t pid, int to_server, int from_server);
-
-  using TimePoint = std::chrono::steady_clock::time_point;
+  StdioClient(StdioClientOptions options, StdioProcess process);
 
   // Writes one line before `deadline`; a server not reading its input makes it time out.
-  Status write_line(const std::string& line, TimePoint deadline);
+  Status write_line(const std::string& line, SteadyTime deadline);
   // Reads the next complete line from the server until `deadline`; nullopt on timeout.
-  Result<std::optional<std::string>> read_line(TimePoint deadline);
-  // Waits until `fd` is ready for `events`, the deadline passes or the cancel flag rises.
-  // Returns 1 (ready), 0 (deadline) or an error (cancelled, poll failed).
-  Result<int> wait_ready(int fd, short events, TimePoint deadline);
+  Result<std::optional<std::string>> read_line(SteadyTime deadline);
+  // Waits for `fd` like wait_for_fd, ending early when the cancel flag rises.
+  Result<int> wait_ready(int fd, short events, SteadyTime deadline);
+  StopCheck cancel_check() const;
   // Records why a request failed and returns the error to pass on.
   Error fail(RequestFailure kind, Error error);
   // Handles a message that is not the awaited reply.
   void handle_other(const nlohmann::json& message);
-  bool wait_for_exit(std::chrono::milliseconds grace, int& status);
-  void note_exit(int status);
-  // Sends `signal` to the server (and its process group when it has its own).
-  void signal_server(int signal);
 
   StdioClientOptions options_;
-  pid_t pid_ = -1;
-  int to_server_ = -1;          // the server's stdin
-  int from_server_ = -1;        // the server's stdout
-  std::string buffer_;          // bytes read but not yet split into lines
-  std::size_t scanned_ = 0;     // buffer_ holds no newline before this offset
-  bool dropping_line_ = false;  // skipping the rest of a line that was too long
+  StdioProcess process_;
+  LineBuffer lines_;
   long long next_id_ = 1;
-  int exit_status_ = -1;
   NotificationHandler on_notification_;
   const std::atomic<bool>* cancel_ = nullptr;
   RequestFailureDetail failure_;

@@ -60,7 +60,18 @@ std::map<std::string, std::string> tool_server_environment(const ToolServerConfi
     if (const char* value = std::getenv(name)) env[name] = value;
   }
   for (const auto& [name, value] : config.env) env[name] = value;
+  for (const std::string& name : config.pass_env) {
+    if (const char* value = std::getenv(name.c_str())) env[name] = value;
+  }
   return env;
+}
+
+std::map<std::string, std::string> secret_environment(const ToolServerConfig& config) {
+  std::map<std::string, std::string> secrets = config.env;
+  for (const std::string& name : config.pass_env) {
+    if (const char* value = std::getenv(name.c_str())) secrets[name] = value;
+  }
+  return secrets;
 }
 
 Result<ServerCommand> resolve_server_command(const ToolServerConfig& config,
@@ -70,6 +81,13 @@ Result<ServerCommand> resolve_server_command(const ToolServerConfig& config,
   if (error || !fs::is_directory(tenant_dir, error)) {
     return make_error(ErrorCode::kNotFound, server_label(config) + ": the tenant directory " +
                                                 tenant_dir.string() + " does not exist");
+  }
+  for (const std::string& name : config.pass_env) {
+    if (std::getenv(name.c_str()) == nullptr) {
+      return make_error(ErrorCode::kNotFound,
+                        server_label(config) + ": environment variable " + name +
+                            " (pass_env) is not set in fapo's environment");
+    }
   }
   ServerCommand command;
   command.env = tool_server_environment(config);

@@ -25,8 +25,12 @@ struct ServerCommand {
 };
 
 // PATH, HOME and LANG of this process (those that are set), then config.env, which may
-// override them.
+// override them, then the pass_env variables of this process (a missing one is left out;
+// resolve_server_command refuses to start without it).
 std::map<std::string, std::string> tool_server_environment(const ToolServerConfig& config);
+
+// The values a server's stderr must never show: config.env and pass_env values.
+std::map<std::string, std::string> secret_environment(const ToolServerConfig& config);
 
 // Resolves config.command: with a '/', an absolute path is taken as written and a relative one
 // is read from the tenant directory and must stay inside it; without, it is looked up on the

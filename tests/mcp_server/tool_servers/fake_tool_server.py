@@ -15,12 +15,19 @@ server and for each way a real one fails:
   --oversized BYTES       "lookup" returns BYTES characters of text
   --garbage               prints lines that are not JSON before every reply
   --pid-dir DIR           each process creates DIR/<pid> when it starts
+  --concurrent            runs each tools/call in a thread of its own and writes replies under
+                          a lock, so calls overlap and replies may come out of order (like a
+                          real asynchronous server); the "stats" tool reports the overlap
+
+The "stats" tool returns {"max_concurrent": the most tools/call that ran at once,
+"cancelled": the request ids of every notifications/cancelled received}.
 """
 
 import argparse
 import json
 import os
 import sys
+import threading
 import time
 
 TOOLS = [
@@ -50,7 +57,40 @@ TOOLS = [
     {"name": "bare", "description": "A tool listed without an input schema."},
     {"name": "secret", "description": "A tool no tenant allows.",
      "inputSchema": {"type": "object"}},
+    {"name": "stats", "description": "Reports calls that overlapped and cancellations seen.",
+     "inputSchema": {"type": "object"}},
 ]
+
+
+class Stats:
+    """What the tests ask the server about: how many calls ran at once, what was cancelled."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = 0
+        self.max_concurrent = 0
+        self.cancelled = []
+
+    def call_started(self):
+        with self.lock:
+            self.running += 1
+            self.max_concurrent = max(self.max_concurrent, self.running)
+
+    def call_ended(self):
+        with self.lock:
+            self.running -= 1
+
+    def note_cancelled(self, request_id):
+        with self.lock:
+            self.cancelled.append(request_id)
+
+    def report(self):
+        with self.lock:
+            return {"max_concurrent": self.max_concurrent, "cancelled": list(self.cancelled)}
+
+
+STATS = Stats()
+WRITE_LOCK = threading.Lock()
 
 
 def parse_args():
@@ -64,14 +104,16 @@ def parse_args():
     parser.add_argument("--oversized", type=int, default=0)
     parser.add_argument("--garbage", action="store_true")
     parser.add_argument("--pid-dir")
+    parser.add_argument("--concurrent", action="store_true")
     return parser.parse_args()
 
 
 def send(message, options):
-    if options.garbage:
-        sys.stdout.write("garbage: this is not JSON\n{\"broken\": \n42\n")
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    with WRITE_LOCK:  # one whole line at a time, whichever thread answers
+        if options.garbage:
+            sys.stdout.write("garbage: this is not JSON\n{\"broken\": \n42\n")
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
 
 
 def text_result(text):
@@ -83,7 +125,7 @@ def run_tool(name, arguments):
         return text_result("value of " + str(arguments.get("key")))
     if name == "slow":
         time.sleep(float(arguments.get("seconds", 0)))
-        return text_result("slept")
+        return text_result("slept " + json.dumps(arguments, sort_keys=True))
     if name == "pid":
         return text_result(str(os.getpid()))
     if name == "env":
@@ -101,6 +143,8 @@ def run_tool(name, arguments):
         return text_result("bare ok")
     if name == "secret":
         return text_result("classified")
+    if name == "stats":
+        return text_result(json.dumps(STATS.report()))
     return None
 
 
@@ -123,7 +167,11 @@ def answer_call(request, calls, options):
     name = params.get("name")
     if name == "lookup" and options.oversized:
         return {"result": text_result("x" * options.oversized)}
-    result = run_tool(name, params.get("arguments") or {})
+    STATS.call_started()
+    try:
+        result = run_tool(name, params.get("arguments") or {})
+    finally:
+        STATS.call_ended()
     if result is None:
         return {"error": {"code": -32602, "message": "Unknown tool: %s" % name}}
     return {"result": result}
@@ -151,6 +199,14 @@ def answer(request, calls, options):
     return {"error": {"code": -32601, "message": "Method not found: %s" % method}}
 
 
+def reply_to(request, calls, options):
+    reply = answer(request, calls, options)
+    if reply is None:
+        return
+    reply.update({"jsonrpc": "2.0", "id": request["id"]})
+    send(reply, options)
+
+
 def main():
     options = parse_args()
     if options.pid_dir:
@@ -167,14 +223,18 @@ def main():
         except ValueError:
             continue
         if "id" not in request:
+            if request.get("method") == "notifications/cancelled":
+                STATS.note_cancelled((request.get("params") or {}).get("requestId"))
             continue  # notifications need no answer
-        if request.get("method") == "tools/call":
-            calls += 1
-        reply = answer(request, calls, options)
-        if reply is None:
+        if request.get("method") != "tools/call":
+            reply_to(request, calls, options)
             continue
-        reply.update({"jsonrpc": "2.0", "id": request["id"]})
-        send(reply, options)
+        calls += 1
+        if options.concurrent:
+            # Daemon threads: a call that hangs must not keep the process alive at exit.
+            threading.Thread(target=reply_to, args=(request, calls, options), daemon=True).start()
+        else:
+            reply_to(request, calls, options)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,23 @@ TEST_CASE("the environment is PATH, HOME and LANG plus the declared variables") 
   }
 }
 
+TEST_CASE("pass_env hands a variable of fapo's environment to the server by name, or refuses") {
+  ::setenv("FAPO_TEST_PASSED_KEY", "sk-passed-value", 1);
+  ToolServerConfig config = server("python3");
+  config.pass_env = {"FAPO_TEST_PASSED_KEY"};
+  auto env = tool_server_environment(config);
+  CHECK(env["FAPO_TEST_PASSED_KEY"] == "sk-passed-value");
+  CHECK(secret_environment(config)["FAPO_TEST_PASSED_KEY"] == "sk-passed-value");
+  TempDir dir;
+  CHECK(resolve_server_command(config, tenant(dir)).ok());
+  ::unsetenv("FAPO_TEST_PASSED_KEY");
+  auto refused = resolve_server_command(config, tenant(dir));
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().message.find("FAPO_TEST_PASSED_KEY (pass_env) is not set") !=
+        std::string::npos);
+  CHECK(tool_server_environment(config).count("FAPO_TEST_PASSED_KEY") == 0);
+}
+
 TEST_CASE("a relative command is resolved in the tenant directory and must stay inside it") {
   TempDir dir;
   write_program(dir.path() / "bin" / "server");

@@ -1,6 +1,6 @@
 // Helpers for the tool-server tests: the scripted fake server (fake_tool_server.py, found in
-// the source tree), configurations that start it, and a census of this process's open fds and
-// child processes, taken before and after a scenario to prove nothing leaked.
+// the source tree), configurations that start it, and a census of this process's open fds,
+// threads and child processes, taken before and after a scenario to prove nothing leaked.
 #pragma once
 
 #include <dirent.h>
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/tools/tool_servers.h"
@@ -55,9 +56,10 @@ inline McpToolServerOptions fast_options() {
 
 inline ToolCallContext no_context() { return ToolCallContext{}; }
 
-// What this process holds: open fds, child processes and, among them, zombies.
+// What this process holds: open fds, threads, child processes and, among them, zombies.
 struct Census {
   int open_fds = 0;
+  int threads = 0;
   int children = 0;
   int zombies = 0;
 
@@ -65,8 +67,8 @@ struct Census {
 };
 
 inline std::ostream& operator<<(std::ostream& out, const Census& census) {
-  return out << "{fds " << census.open_fds << ", children " << census.children << ", zombies "
-             << census.zombies << "}";
+  return out << "{fds " << census.open_fds << ", threads " << census.threads << ", children "
+             << census.children << ", zombies " << census.zombies << "}";
 }
 
 inline int count_entries(const char* dir_path) {
@@ -93,6 +95,7 @@ inline std::string read_proc_file(const std::string& path) {
 inline Census take_census() {
   Census census;
   census.open_fds = count_entries("/proc/self/fd") - 1;  // minus the one reading the listing
+  census.threads = count_entries("/proc/self/task");
   const pid_t self = ::getpid();
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return census;
@@ -112,6 +115,18 @@ inline Census take_census() {
     if (state == 'Z') ++census.zombies;
   }
   ::closedir(proc);
+  return census;
+}
+
+// The census once it equals `expected`, or the last one taken after about half a second. A
+// thread that was joined may still be listed in /proc for a moment after the join returns;
+// something that leaked stays and makes the comparison fail.
+inline Census settled_census(const Census& expected) {
+  Census census = take_census();
+  for (int i = 0; i < 50 && !(census == expected); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    census = take_census();
+  }
   return census;
 }
 
