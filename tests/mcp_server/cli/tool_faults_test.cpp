@@ -291,3 +291,25 @@ TEST_CASE("tool faults: fapo mcp holds as many descriptors and children after a 
   CHECK(fds_after == fds_before);
   CHECK((*client)->shutdown() == 0);
 }
+
+TEST_CASE("tool faults: validate --tools starts the servers, lists their tools, names a failure") {
+  TempDir healthy;
+  write_faulty_tenant(healthy.path(), {});
+  auto listed = fapo::testing::run_process({fapo::testing::fapo_binary().string(), "--workspace",
+                                            healthy.path().string(), "validate", "faulty",
+                                            "--tools"});
+  CHECK_MESSAGE(listed.exit_code == 0, listed.err);
+  CHECK(listed.out.find("fake: lookup") != std::string::npos);
+
+  TempDir broken;
+  write_faulty_tenant(broken.path(), {"--exit-at-initialize"});
+  auto failed = fapo::testing::run_process({fapo::testing::fapo_binary().string(), "--workspace",
+                                            broken.path().string(), "validate", "faulty",
+                                            "--tools", "--json"});
+  CHECK(failed.exit_code == 2);
+  json report = json::parse(failed.out);
+  REQUIRE(report["tools"].size() == 1);
+  CHECK(report["tools"][0]["provider"] == "fake");
+  CHECK(report["tools"][0]["error"].get<std::string>().find("failed to start") !=
+        std::string::npos);
+}
