@@ -1,5 +1,6 @@
 #include "tests/test_support.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -81,6 +82,59 @@ void copy_tenant(const std::string& name, const std::filesystem::path& workspace
   std::filesystem::create_directories(workspace / "tenants");
   std::filesystem::copy(source_dir() / "tenants" / name, workspace / "tenants" / name,
                         std::filesystem::copy_options::recursive);
+}
+
+int count_entries(const std::string& dir_path) {
+  int count = 0;
+  DIR* dir = ::opendir(dir_path.c_str());
+  if (dir == nullptr) return -1;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(dir);
+  return count;
+}
+
+std::string read_proc_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buffer[1024];
+  ssize_t n = ::read(fd, buffer, sizeof buffer);
+  ::close(fd);
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::ostream& operator<<(std::ostream& out, const Census& census) {
+  return out << "{fds " << census.open_fds << ", threads " << census.threads << ", children "
+             << census.children << ", zombies " << census.zombies << "}";
+}
+
+Census take_census(pid_t pid) {
+  const bool self = pid == 0 || pid == ::getpid();
+  if (self) pid = ::getpid();
+  const std::string dir = "/proc/" + std::to_string(pid);
+  Census census;
+  // Listing our own fds opens one more: the one reading the listing.
+  census.open_fds = count_entries(dir + "/fd") - (self ? 1 : 0);
+  census.threads = count_entries(dir + "/task");
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return census;
+  while (dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::string stat = read_proc_file(std::string("/proc/") + entry->d_name + "/stat");
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+    std::size_t end = stat.rfind(')');
+    if (end == std::string::npos) continue;
+    std::istringstream rest(stat.substr(end + 1));
+    char state = 0;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != pid) continue;
+    ++census.children;
+    if (state == 'Z') ++census.zombies;
+  }
+  ::closedir(proc);
+  return census;
 }
 
 }  // namespace fapo::testing

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,25 @@ pid_t spawn_process(const std::vector<std::string>& argv, const std::filesystem:
 
 // Copies the repository's tenants/<name> into `workspace`/tenants/<name>.
 void copy_tenant(const std::string& name, const std::filesystem::path& workspace);
+
+// Entries of a directory, dot entries aside; -1 when it cannot be read.
+int count_entries(const std::string& dir_path);
+// The start of a /proc file, or "" when it cannot be read (the process has exited).
+std::string read_proc_file(const std::string& path);
+
+// What a process holds: open fds, threads, child processes and, among them, zombies. Read from
+// /proc; processes that come and go while it is read are skipped.
+struct Census {
+  int open_fds = 0;
+  int threads = 0;
+  int children = 0;
+  int zombies = 0;
+
+  bool operator==(const Census&) const = default;
+};
+std::ostream& operator<<(std::ostream& out, const Census& census);
+
+// The census of `pid` (default: this process, without the descriptor reading the listing).
+Census take_census(pid_t pid = 0);
 
 }  // namespace fapo::testing

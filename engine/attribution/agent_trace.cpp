@@ -31,57 +31,6 @@ ObservedToolCall observe_call(const json& entry) {
   return call;
 }
 
-std::optional<double> number_of(const json& value) {
-  if (value.is_number()) return value.get<double>();
-  if (!value.is_string()) return std::nullopt;
-  const std::string text = trim(value.get<std::string>());
-  if (text.empty()) return std::nullopt;
-  try {
-    std::size_t used = 0;
-    double number = std::stod(text, &used);
-    if (used == text.size()) return number;
-  } catch (const std::exception&) {
-    // not a number written as text
-  }
-  return std::nullopt;
-}
-
-bool same_number(double a, double b) {
-  return std::fabs(a - b) <= 1e-9 * std::max({1.0, std::fabs(a), std::fabs(b)});
-}
-
-std::string text_of(const json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
-// Every normalised word of `expected` is a word of `actual`.
-bool words_contained(const std::string& expected, const std::string& actual) {
-  std::set<std::string> actual_words;
-  for (const std::string& word : split(normalize_evidence_text(actual), ' ')) {
-    if (!word.empty()) actual_words.insert(word);
-  }
-  for (const std::string& word : split(normalize_evidence_text(expected), ' ')) {
-    if (!word.empty() && !actual_words.count(word)) return false;
-  }
-  return true;
-}
-
-json canonical(const json& value) {
-  if (value.is_string()) return normalize_evidence_text(value.get<std::string>());
-  if (value.is_object()) {
-    json out = json::object();  // nlohmann orders object keys
-    for (const auto& [key, item] : value.items()) out[key] = canonical(item);
-    return out;
-  }
-  if (value.is_array()) {
-    json out = json::array();
-    for (const auto& item : value) out.push_back(canonical(item));
-    return out;
-  }
-  if (value.is_number()) return value.get<double>();  // 3 and 3.0 ask the same
-  return value;
-}
-
 }  // namespace
 
 std::optional<std::string> ObservedAgent::tool_of_result(std::size_t index) const {
@@ -149,37 +98,5 @@ std::optional<std::vector<ExpectedToolCall>> expected_tool_calls(const Case& cas
   }
   return calls;
 }
-
-bool arguments_match(const json& expected, const json& actual) {
-  if (expected.is_object()) {
-    if (expected.empty()) return true;  // no argument is expected: any call will do
-    if (!actual.is_object()) return false;
-    for (const auto& [key, value] : expected.items()) {
-      auto found = actual.find(key);
-      if (found == actual.end() || !arguments_match(value, *found)) return false;
-    }
-    return true;
-  }
-  if (expected.is_array()) {
-    if (!actual.is_array()) return false;
-    for (const json& item : expected) {
-      bool matched = false;
-      for (const json& candidate : actual) matched = matched || arguments_match(item, candidate);
-      if (!matched) return false;
-    }
-    return true;
-  }
-  if (expected.is_number()) {
-    auto number = number_of(actual);
-    return number && same_number(expected.get<double>(), *number);
-  }
-  if (expected.is_string()) {
-    if (actual.is_object() || actual.is_array() || actual.is_null()) return false;
-    return words_contained(expected.get<std::string>(), text_of(actual));
-  }
-  return expected == actual;
-}
-
-std::string canonical_arguments(const json& arguments) { return canonical(arguments).dump(); }
 
 }  // namespace fapo

@@ -70,11 +70,4 @@ struct ExpectedToolCall {
 // expected.tool_calls of a case; nullopt when the case does not say which tools it needs.
 std::optional<std::vector<ExpectedToolCall>> expected_tool_calls(const Case& case_data);
 
-// Whether `actual` arguments hold every expected argument (see the header comment).
-bool arguments_match(const nlohmann::json& expected, const nlohmann::json& actual);
-
-// A canonical text of a call's arguments: keys sorted, strings normalised, so two calls that
-// ask the same thing compare equal.
-std::string canonical_arguments(const nlohmann::json& arguments);
-
 }  // namespace fapo

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/base/strings.h"
+#include "engine/tools/tool_call_match.h"
 
 namespace fapo {
 namespace {
@@ -204,7 +205,7 @@ std::optional<AgentFinding> wrong_arguments(const ObservedStep& step,
     for (std::size_t i = 0; i < agent.calls.size() && !matched; ++i) {
       const ObservedToolCall& call = agent.calls[i];
       if (call.tool != wanted.name || !call.succeeded()) continue;
-      matched = arguments_match(wanted.arguments, call.arguments);
+      matched = argument_matches(wanted.arguments, call.arguments);
       last = &call;
       last_index = i;
     }

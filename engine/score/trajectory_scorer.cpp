@@ -12,6 +12,7 @@
 
 #include "engine/base/strings.h"
 #include "engine/score/builtin_scorers.h"
+#include "engine/tools/tool_call_match.h"
 
 namespace fapo {
 
@@ -138,37 +139,6 @@ double order(const std::vector<std::string>& expected, const std::vector<std::st
   return static_cast<double>(previous[got.size()]) / static_cast<double>(expected.size());
 }
 
-std::optional<double> number_in(const json& value) {
-  if (value.is_number()) return value.get<double>();
-  if (!value.is_string()) return std::nullopt;
-  const std::string text = trim(value.get<std::string>());
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double number = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(number)) return std::nullopt;
-  return number;
-}
-
-// Strings: every normalised word of the expected value occurs among the actual value's words.
-// Numbers: numerically equal (the actual may be a numeric string). Anything else: equal JSON.
-bool value_matches(const json& expected, const json& actual) {
-  if (expected.is_string()) {
-    const std::string text = actual.is_string() ? actual.get<std::string>() : actual.dump();
-    const std::vector<std::string> words = split(normalize_answer(text), ' ');
-    const std::set<std::string> present(words.begin(), words.end());
-    for (const std::string& word : split(normalize_answer(expected.get<std::string>()), ' ')) {
-      if (!word.empty() && !present.count(word)) return false;
-    }
-    return true;
-  }
-  if (expected.is_number()) {
-    const std::optional<double> got = number_in(actual);
-    const double want = expected.get<double>();
-    return got && std::fabs(*got - want) <= 1e-9 * std::max(1.0, std::fabs(want));
-  }
-  return expected == actual;
-}
-
 // The share of the expected argument keys whose values the actual call matches.
 double argument_share(const json& expected, const json& actual) {
   if (expected.empty()) return 1;
@@ -176,7 +146,7 @@ double argument_share(const json& expected, const json& actual) {
   double matched = 0;
   for (const auto& [key, value] : expected.items()) {
     const auto found = actual.find(key);
-    if (found != actual.end() && value_matches(value, *found)) ++matched;
+    if (found != actual.end() && argument_matches(value, *found)) ++matched;
   }
   return matched / static_cast<double>(expected.size());
 }
@@ -202,8 +172,7 @@ double redundancy(const std::vector<ToolCallRecord>& got) {
   std::set<std::string> seen;
   double repeats = 0;
   for (const ToolCallRecord& call : got) {
-    // nlohmann objects keep their keys sorted, so dump() is canonical.
-    if (!seen.insert(call.name + '\x1f' + call.arguments.dump()).second) ++repeats;
+    if (!seen.insert(call.name + '\x1f' + canonical_arguments(call.arguments)).second) ++repeats;
   }
   return 1 - repeats / static_cast<double>(got.size());
 }

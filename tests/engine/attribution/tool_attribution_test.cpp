@@ -377,17 +377,6 @@ TEST_CASE("the scan for the simulated model's record covers the tool attribution
   }
 }
 
-TEST_CASE("matches expected arguments as a subset and canonicalises repeated ones") {
-  CHECK(arguments_match({{"query", "Orvell bridge"}},
-                        {{"query", "where is the orvell Bridge?"}, {"k", 3}}));
-  CHECK_FALSE(arguments_match({{"query", "Orvell bridge"}}, {{"query", "Orvell tunnel"}}));
-  CHECK(arguments_match({{"a", 17}}, {{"a", "17.0"}}));
-  CHECK_FALSE(arguments_match({{"a", 17}}, {{"b", 17}}));
-  CHECK(arguments_match(json::object(), "not json"));
-  CHECK(canonical_arguments({{"b", 2}, {"a", "X  y"}}) ==
-        canonical_arguments({{"a", "x y"}, {"b", 2.0}}));
-}
-
 // Attributions of several cases of one run, for clusters and reports.
 std::vector<Attribution> mixed_failures() {
   std::vector<Attribution> out;

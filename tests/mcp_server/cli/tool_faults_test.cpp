@@ -3,7 +3,6 @@
 // recording what happened, and a long-lived `fapo mcp` must hold as many descriptors and child
 // processes after such a run as before it.
 #include <doctest/doctest.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -117,35 +116,6 @@ void check_complete(const FaultyRun& run) {
   CHECK(run.summary["results"] == kCases);
   CHECK(run.summary["infrastructure_failures"] == 0);
   CHECK(run.results.size() == static_cast<std::size_t>(kCases));
-}
-
-std::size_t open_descriptors(pid_t pid) {
-  std::size_t count = 0;
-  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (dir == nullptr) return 0;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  ::closedir(dir);
-  return count;
-}
-
-// Children of `pid`, zombies included (a zombie is a child nobody reaped).
-std::size_t child_processes(pid_t pid) {
-  std::size_t count = 0;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::ifstream stat(entry.path() / "stat");
-    std::string text;
-    if (!std::getline(stat, text)) continue;
-    auto close = text.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(text.substr(close + 2));
-    std::string state;
-    pid_t parent = 0;
-    fields >> state >> parent;
-    if (parent == pid) ++count;
-  }
-  return count;
 }
 
 json call_tool(fapo::mcp::StdioClient& client, const std::string& name, const json& arguments) {
@@ -271,24 +241,23 @@ TEST_CASE("tool faults: fapo mcp holds as many descriptors and children after a 
   // The first run opens what the server keeps for the tenant (journal, split manifest).
   json first = evaluate_over_mcp(**client);
   REQUIRE(first["state"] == "complete");
-  const std::size_t fds_before = open_descriptors(server);
-  const std::size_t children_before = child_processes(server);
+  const fapo::testing::Census before = fapo::testing::take_census(server);
 
   json second = evaluate_over_mcp(**client);
   REQUIRE(second["state"] == "complete");
   // Reaping happens as the run's tool set is released; allow it a moment.
-  std::size_t children_after = child_processes(server);
-  for (int i = 0; i < 50 && children_after != children_before; ++i) {
+  fapo::testing::Census after = fapo::testing::take_census(server);
+  for (int i = 0; i < 50 && after.children != before.children; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    children_after = child_processes(server);
+    after = fapo::testing::take_census(server);
   }
-  const std::size_t fds_after = open_descriptors(server);
-  MESSAGE("fapo mcp around a run with a crashing tool server: descriptors " << fds_before
-          << " -> " << fds_after << ", child processes " << children_before << " -> "
-          << children_after);
-  CHECK(children_before == 0);
-  CHECK(children_after == 0);
-  CHECK(fds_after == fds_before);
+  MESSAGE("fapo mcp around a run with a crashing tool server: descriptors " << before.open_fds
+          << " -> " << after.open_fds << ", child processes " << before.children << " -> "
+          << after.children << ", zombies " << after.zombies);
+  CHECK(before.children == 0);
+  CHECK(after.children == 0);
+  CHECK(after.zombies == 0);
+  CHECK(after.open_fds == before.open_fds);
   CHECK((*client)->shutdown() == 0);
 }
 

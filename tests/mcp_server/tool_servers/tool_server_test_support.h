@@ -56,67 +56,10 @@ inline McpToolServerOptions fast_options() {
 
 inline ToolCallContext no_context() { return ToolCallContext{}; }
 
-// What this process holds: open fds, threads, child processes and, among them, zombies.
-struct Census {
-  int open_fds = 0;
-  int threads = 0;
-  int children = 0;
-  int zombies = 0;
-
-  bool operator==(const Census&) const = default;
-};
-
-inline std::ostream& operator<<(std::ostream& out, const Census& census) {
-  return out << "{fds " << census.open_fds << ", threads " << census.threads << ", children "
-             << census.children << ", zombies " << census.zombies << "}";
-}
-
-inline int count_entries(const char* dir_path) {
-  int count = 0;
-  DIR* dir = ::opendir(dir_path);
-  if (dir == nullptr) return -1;
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  ::closedir(dir);
-  return count;
-}
-
-// The start of a /proc file, or "" when it cannot be read (the process has exited).
-inline std::string read_proc_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  char buffer[1024];
-  ssize_t n = ::read(fd, buffer, sizeof buffer);
-  ::close(fd);
-  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
-}
-
-inline Census take_census() {
-  Census census;
-  census.open_fds = count_entries("/proc/self/fd") - 1;  // minus the one reading the listing
-  census.threads = count_entries("/proc/self/task");
-  const pid_t self = ::getpid();
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return census;
-  while (dirent* entry = ::readdir(proc)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    // Processes come and go while the listing is read: a vanished one reads as empty.
-    std::string stat = read_proc_file(std::string("/proc/") + entry->d_name + "/stat");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
-    std::size_t end = stat.rfind(')');
-    if (end == std::string::npos) continue;
-    std::istringstream rest(stat.substr(end + 1));
-    char state = 0;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid != self) continue;
-    ++census.children;
-    if (state == 'Z') ++census.zombies;
-  }
-  ::closedir(proc);
-  return census;
-}
+using fapo::testing::Census;
+using fapo::testing::count_entries;
+using fapo::testing::read_proc_file;
+using fapo::testing::take_census;
 
 // The census once it equals `expected`, or the last one taken after about half a second. A
 // thread that was joined may still be listed in /proc for a moment after the join returns;
